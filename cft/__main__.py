@@ -1,0 +1,41 @@
+"""``python -m cft``: the command-line interface.
+
+Each command group lives in ``cft/commands/<name>.py`` and exposes ``register(subparsers)``; a handler
+returns an exit code. Bad input raises :class:`cft.errors.UserError`, printed as one clear line, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from cft import __version__, commands
+from cft.errors import UserError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cft", description="CFT Studio: critique fine-tuning research tools.")
+    parser.add_argument("--version", action="version", version=f"cft-studio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"cft.commands.{info.name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
