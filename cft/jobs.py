@@ -1,0 +1,218 @@
+"""Background jobs that outlive the page that started them.
+
+A job directory is the whole contract between a job and the UI: ``config.json`` (what to do), ``status.json``
+(state, pid, times), ``metrics.jsonl`` (one line per logged step), ``progress.json`` (done/total/eta and
+counts) and ``train.log`` (everything the process printed). Nothing about a job lives only in memory, so a
+refreshed page or a second browser re-attaches by reading the directory.
+
+The process writes its output straight into the log file, never into a pipe that the UI must drain: a pipe
+nobody reads fills up and freezes the job (LlamaBoard's issues #8817 and #8485).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+STATES = ("queued", "running", "completed", "failed", "stopped")
+ACTIVE = ("queued", "running")
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        # A reader can race a writer on some filesystems; an unreadable file reads as "not yet".
+        return default
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except (FileNotFoundError, IndexError):
+        return True
+
+
+class JobDir:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    config_path = property(lambda self: self.path / "config.json")
+    status_path = property(lambda self: self.path / "status.json")
+    metrics_path = property(lambda self: self.path / "metrics.jsonl")
+    progress_path = property(lambda self: self.path / "progress.json")
+    log_path = property(lambda self: self.path / "train.log")
+
+    def exists(self) -> bool:
+        return self.config_path.exists() or self.status_path.exists()
+
+    # config -------------------------------------------------------------------------------------------
+    def write_config(self, config: dict) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        _write_json_atomic(self.config_path, config)
+
+    def config(self) -> dict:
+        return _read_json(self.config_path, {})
+
+    # status -------------------------------------------------------------------------------------------
+    def write_status(self, state: str, **extra: Any) -> dict:
+        if state not in STATES:
+            raise ValueError(f"state must be one of {STATES}, got {state!r}")
+        self.path.mkdir(parents=True, exist_ok=True)
+        current = _read_json(self.status_path, {})
+        current.update(extra)
+        current["state"] = state
+        current["updated_at"] = time.time()
+        if state == "running":
+            current.setdefault("started_at", time.time())
+        if state not in ACTIVE:
+            current.setdefault("ended_at", time.time())
+        _write_json_atomic(self.status_path, current)
+        return current
+
+    def status(self) -> dict:
+        """The job's status; a job recorded as active whose process is gone is marked failed, with its log tail."""
+        status = _read_json(self.status_path, {})
+        if status.get("state") in ACTIVE and status.get("pid") and not pid_alive(status["pid"]):
+            # Re-read: the job may have written its final state between our read and the pid check.
+            status = _read_json(self.status_path, {})
+            if status.get("state") in ACTIVE:
+                tail = self.log_tail(30)
+                status = self.write_status(
+                    "failed", error=f"process {status['pid']} died without finishing (killed or out of memory)", log_tail=tail
+                )
+        return status
+
+    # metrics and progress -----------------------------------------------------------------------------
+    def append_metric(self, record: dict) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.metrics_path, "a") as fh:
+            fh.write(json.dumps(record, default=float) + "\n")
+            fh.flush()
+
+    def metrics(self) -> list[dict]:
+        try:
+            lines = self.metrics_path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line being written right now; the next poll gets it
+        return out
+
+    def write_progress(self, done: int, total: int, **counts: Any) -> dict:
+        now = time.time()
+        previous = _read_json(self.progress_path, {})
+        started = previous.get("started_at", now)
+        elapsed = now - started
+        eta = elapsed / done * (total - done) if done and total else None
+        data = {"done": done, "total": total, "started_at": started, "elapsed": elapsed, "eta": eta, **counts}
+        self.path.mkdir(parents=True, exist_ok=True)
+        _write_json_atomic(self.progress_path, data)
+        return data
+
+    def progress(self) -> dict:
+        return _read_json(self.progress_path, {})
+
+    def log_tail(self, n: int = 50) -> str:
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                fh.seek(max(0, size - 64 * 1024))
+                data = fh.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(data.splitlines()[-n:])
+
+
+def spawn(argv: list[str], job_dir: JobDir | str | Path, env: dict | None = None) -> int:
+    """Start ``argv`` in its own process session, output appended to the job's log; returns the pid.
+
+    A ``python`` first element is replaced by this interpreter so the job runs in the same environment.
+    """
+    job = job_dir if isinstance(job_dir, JobDir) else JobDir(job_dir)
+    job.path.mkdir(parents=True, exist_ok=True)
+    if argv and argv[0] == "python":
+        argv = [sys.executable, *argv[1:]]
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    with open(job.log_path, "ab") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=full_env,
+            cwd=str(Path(__file__).resolve().parent.parent),
+        )
+    job.write_status("queued", pid=proc.pid, argv=argv)
+    # Reap the child in the background so it never lingers as a zombie of the UI process.
+    import threading
+
+    threading.Thread(target=proc.wait, daemon=True).start()
+    return proc.pid
+
+
+def stop(job_dir: JobDir | str | Path, sig: int = signal.SIGTERM) -> bool:
+    """Signal the job's whole process group. Returns False when there was nothing running to stop."""
+    job = job_dir if isinstance(job_dir, JobDir) else JobDir(job_dir)
+    status = job.status()
+    pid = status.get("pid")
+    if status.get("state") not in ACTIVE or not pid_alive(pid):
+        return False
+    try:
+        os.killpg(os.getpgid(pid), sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait(job_dir: JobDir | str | Path, timeout: float = 600, poll: float = 0.5) -> dict:
+    """Block until the job leaves the active states (for the CLI and tests)."""
+    job = job_dir if isinstance(job_dir, JobDir) else JobDir(job_dir)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = job.status()
+        if status.get("state") not in ACTIVE and status:
+            return status
+        time.sleep(poll)
+    raise TimeoutError(f"job {job.path} still {job.status().get('state')} after {timeout} s")
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
