@@ -1,0 +1,172 @@
+"""Automatic flags: where a teacher critique is most likely wrong, so annotators review those first.
+
+``compute_flags(sample)`` sets the verdict from the critique and recomputes the four automatic flags below,
+each with a one-line reason an annotator can check at a glance. It runs at import (cft.formats), after
+generation (cft.generate) and on every save (cft.annotate). Flags it does not own (names not in ``AUTO_FLAGS``)
+are kept, so another tool may add its own.
+
+- ``verdict_contradicts_reference``: the response's final answer (extracted as in grading) matches the
+  reference by math-verify, yet the critique says wrong; or it does not match, yet the critique says right.
+- ``no_conclusion``: the critique has no ``Conclusion: right/wrong`` line.
+- ``arithmetic_error_missed``: the response states a false equation (``12 * 7 = 88``), yet the critique says right.
+- ``empty_or_truncated``: the critique is empty, or was cut off (generation hit its token limit).
+"""
+
+from __future__ import annotations
+
+import re
+
+# The same conclusion pattern parse_verdict uses, so "ends with its conclusion" agrees with the verdict.
+from cft.samples import _CONCLUSION, Sample, parse_verdict
+
+AUTO_FLAGS = ("verdict_contradicts_reference", "no_conclusion", "arithmetic_error_missed", "empty_or_truncated")
+FLAG_HELP = {
+    "verdict_contradicts_reference": "the verdict disagrees with the reference answer",
+    "no_conclusion": "no 'Conclusion: right/wrong' line",
+    "arithmetic_error_missed": "the response has a false equation but the critique says right",
+    "empty_or_truncated": "the critique is empty or cut off",
+}
+
+# A sentence, list item or formula normally ends in one of these. Markdown emphasis/code, closing brackets,
+# quotes, LaTeX closers and table pipes count too, so "**Conclusion: right**" or "\]" are not "mid-sentence".
+_TERMINAL = set(".!?)]}>\"'`*_|$…✓✗✔✘") | {"。", "）"}
+
+
+def _short(text: str, n: int = 60) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _unclosed_boxed(text: str) -> bool:
+    """True if the last ``\\boxed{`` never closes (braces counted, ``\\{`` ignored)."""
+    start = text.rfind("\\boxed{")
+    if start < 0:
+        return False
+    depth = 0
+    i = start + len("\\boxed")
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return False
+        i += 1
+    return True
+
+
+def _open_math(text: str) -> str | None:
+    """The math delimiter left open at the end of ``text``, if any."""
+    if text.count("\\[") > text.count("\\]"):
+        return "\\["
+    if text.count("\\(") > text.count("\\)"):
+        return "\\("
+    # "$$" first, then lone "$" not escaped as "\$" (currency written as \$5 is fine).
+    no_escaped = text.replace("\\$", "")
+    if no_escaped.count("$$") % 2:
+        return "$$"
+    if no_escaped.replace("$$", "").count("$") % 2:
+        return "$"
+    return None
+
+
+def truncation_reason(critique: str | None) -> str | None:
+    """Why the critique looks empty or cut off, or None.
+
+    A critique that ends with its conclusion line is complete by construction. Otherwise it is truncated if
+    its tail leaves a ``\\boxed{`` or a math delimiter open, or if it has no conclusion at all and its last
+    line stops without terminal punctuation (mid-word or mid-sentence).
+    """
+    text = (critique or "").rstrip()
+    if not text:
+        return "the critique is empty"
+    matches = list(_CONCLUSION.finditer(text))
+    if matches and not text[matches[-1].end():].strip():
+        return None
+    tail = text[matches[-1].end():] if matches else text
+    ending = _short(text[-50:], 50)
+    if _unclosed_boxed(tail):
+        return f"the critique stops inside an unclosed \\boxed{{: “…{ending}”"
+    opened = _open_math(tail)
+    if opened:
+        return f"the critique stops with {opened} math left open: “…{ending}”"
+    if not matches and text[-1] not in _TERMINAL:
+        return f"the critique has no conclusion and stops mid-sentence: “…{ending}”"
+    return None
+
+
+def _contradiction_reason(sample: Sample) -> str | None:
+    reference = (sample.reference_answer or "").strip()
+    if not reference or sample.verdict not in ("right", "wrong"):
+        return None
+    try:
+        from cft.grading import extract_answer
+    except ModuleNotFoundError:  # grading lands separately; until then this flag cannot be judged
+        return None
+
+    predicted = extract_answer(sample.response or "")
+    matches = bool(predicted) and _safe_match(reference, predicted)
+    if matches and sample.verdict == "wrong":
+        return f"the response's answer {predicted!r} matches the reference {reference!r}, yet the critique says wrong"
+    if not matches and sample.verdict == "right":
+        shown = repr(predicted) if predicted else "(none found)"
+        return f"the response's answer {shown} does not match the reference {reference!r}, yet the critique says right"
+    return None
+
+
+def _safe_match(gold: str, predicted: str) -> bool:
+    # math-verify can raise on exotic input; an unparsable pair counts as "no match" rather than crashing a save.
+    from cft.grading import answers_match
+
+    try:
+        return bool(answers_match(gold, predicted))
+    except Exception:  # noqa: BLE001 - any parser failure means we cannot claim equivalence
+        return gold.strip() == predicted.strip()
+
+
+def _arithmetic_reason(sample: Sample) -> str | None:
+    if sample.verdict != "right" or not sample.response:
+        return None
+    try:
+        from cft.arithmetic import check_equations
+    except ModuleNotFoundError:  # arithmetic lands separately; until then this flag cannot be judged
+        return None
+
+    wrong = [c for c in check_equations(sample.response) if not c.ok]
+    if not wrong:
+        return None
+    first = wrong[0]
+    more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+    return (
+        f"the response states “{_short(first.text)}” but the true value is {_fmt(first.actual)}{more}, "
+        "yet the critique says right"
+    )
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def compute_flags(sample: Sample) -> Sample:
+    """Set ``sample.verdict`` from its critique and recompute the automatic flags in place; returns it."""
+    sample.verdict = parse_verdict(sample.critique)
+    flags = {k: v for k, v in (sample.flags or {}).items() if k not in AUTO_FLAGS}
+    reasons = {
+        "verdict_contradicts_reference": _contradiction_reason(sample),
+        "no_conclusion": (
+            "the critique has no 'Conclusion: right/wrong' line" if sample.verdict == "unknown" else None
+        ),
+        "arithmetic_error_missed": _arithmetic_reason(sample),
+        "empty_or_truncated": truncation_reason(sample.critique),
+    }
+    flags.update({name: reason for name, reason in reasons.items() if reason})
+    sample.flags = flags
+    return sample
