@@ -140,8 +140,9 @@ CREATED = "created"  # the history field of a sample's first revision
 
 
 def _dumps(value: Any) -> str:
-    # Compact and sorted: '{}' is the one spelling of "no flags", which the ``flagged`` column relies on.
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # Compact: '{}' is the one spelling of "no flags", which the ``flagged`` column relies on. Key order is kept
+    # (not sorted) because meta records the original field order of imported records for lossless export.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _fmt_time(ts: float) -> str:
