@@ -235,12 +235,16 @@ def _frame(raw: str, question: str, response: str) -> dict:
     if raw == cft_input(question, response):
         return {"template": "input"}
     end = len(raw) - len(response)
-    if raw.endswith(response):
-        start = raw.rfind(question, 0, end)
-        if start >= 0:
-            prefix, sep = raw[:start], raw[start + len(question):end]
-            if prefix + question + sep + response == raw:
-                return {"template": "frame", "prefix": prefix, "sep": sep}
+    label = raw.find("Question:")
+    if raw.endswith(response) and label >= 0:
+        # The question starts right after the label and its whitespace (split_cft_input's rule); searching for
+        # the question text instead could match inside the label ("Q") and break later edits.
+        start = label + len("Question:")
+        while start < end and raw[start].isspace() and not raw.startswith(question, start):
+            start += 1
+        prefix, sep = raw[:start], raw[start + len(question):end]
+        if raw.startswith(question, start) and prefix + question + sep + response == raw:
+            return {"template": "frame", "prefix": prefix, "sep": sep}
     return {"template": "raw", "raw": raw, "question": question, "response": response}
 
 
@@ -260,9 +264,11 @@ def _unframe(frame: dict | None, question: str, response: str, default: str) -> 
 
 def _split(text: str, field_name: str) -> tuple[str, str]:
     try:
-        return split_cft_input(text)
+        question, response = split_cft_input(text)
     except ValueError as exc:
         raise _BadRow(field_name, f"{exc} (expected 'Question:\\n…\\n\\nSolution:\\n…')") from exc
+    # Hand-made frames leave blank lines around the question; the frame kept in meta restores them on export.
+    return question.strip(), response
 
 
 def _want_str(record: dict, name: str, *, required: bool = True) -> str | None:
