@@ -10,9 +10,16 @@ import os
 from pathlib import Path
 
 
+def default_home() -> Path:
+    """``./workspace``; on a Hugging Face Space with persistent storage, ``/data/cft-studio`` so it survives restarts."""
+    if os.environ.get("SPACE_ID") and os.path.isdir("/data") and os.access("/data", os.W_OK):
+        return Path("/data/cft-studio")
+    return Path("workspace")
+
+
 def home() -> Path:
     """The workspace root, created on first use."""
-    root = Path(os.environ.get("CFT_HOME") or "workspace").expanduser().resolve()
+    root = Path(os.environ.get("CFT_HOME") or default_home()).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     return root
 

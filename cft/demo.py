@@ -1,0 +1,42 @@
+"""Demo mode: the app running as a public Hugging Face Space.
+
+Turned on by ``SPACE_ID`` (set by Spaces) or ``CFT_DEMO=1``. A public CPU Space must stay responsive for every
+visitor and may lose its disk on restart, so demo mode caps training to the CPU preset's budget and tells
+annotators where their work is kept.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cft import workspace
+
+# The most a visitor can train in demo mode: a few minutes on a 2-vCPU Space.
+DEMO_MAX_STEPS = 20
+DEMO_MAX_LENGTH = 512
+
+
+def is_demo() -> bool:
+    return bool(os.environ.get("SPACE_ID")) or os.environ.get("CFT_DEMO", "") not in ("", "0", "false")
+
+
+def persistent() -> bool:
+    """True when the workspace lives on a Space's persistent storage (/data)."""
+    return str(workspace.home()).startswith("/data/")
+
+
+def banner_markdown() -> str:
+    if not is_demo():
+        return ""
+    where = f"`{workspace.home()}`"
+    if persistent():
+        keep = f"Annotations are saved in {where} on this Space's persistent storage and survive restarts."
+    else:
+        keep = (
+            f"Annotations are saved in {where}, which this Space **loses when it restarts** (no persistent storage). "
+            "Export them before you leave."
+        )
+    return (
+        "**Demo mode.** " + keep + f" Training is capped at {DEMO_MAX_STEPS} steps of the CPU preset "
+        f"(max length {DEMO_MAX_LENGTH}); run CFT Studio locally for real runs."
+    )
