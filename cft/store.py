@@ -30,7 +30,7 @@ from cft import workspace
 from cft.errors import UserError
 from cft.samples import STATUSES, VERDICTS, Sample
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -68,7 +68,9 @@ CREATE INDEX IF NOT EXISTS samples_dataset_id ON samples(dataset, id);
 CREATE INDEX IF NOT EXISTS samples_status ON samples(dataset, status, verdict, flagged, id);
 CREATE INDEX IF NOT EXISTS samples_verdict ON samples(dataset, verdict, id);
 CREATE INDEX IF NOT EXISTS samples_source ON samples(dataset, source, id);
-CREATE INDEX IF NOT EXISTS samples_flagged ON samples(dataset, flagged, id);
+-- DESC on flagged matches ORDER BY flagged DESC, id ASC ("flagged_first"), so a page needs no sort.
+DROP INDEX IF EXISTS samples_flagged;
+CREATE INDEX IF NOT EXISTS samples_flagged_first ON samples(dataset, flagged DESC, id);
 CREATE INDEX IF NOT EXISTS samples_updated ON samples(dataset, updated_at, id);
 CREATE INDEX IF NOT EXISTS samples_all_status ON samples(status, verdict, flagged, id);
 
@@ -206,8 +208,11 @@ class Store:
         self._local = threading.local()
         self._all_conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
-        # One transaction, so two processes opening a fresh file at once cannot interleave half a schema.
-        self._conn().executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
+        conn = self._conn()
+        # Opening an existing store takes no write lock (a long import elsewhere must not block a page load).
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            # One transaction, so two processes creating a fresh file at once cannot interleave half a schema.
+            conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
 
     # -- connections -------------------------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -220,6 +225,8 @@ class Store:
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
+            # A big import goes through the WAL; without a limit the -wal file stays as large as the import.
+            conn.execute("PRAGMA journal_size_limit=67108864")
             self._local.conn = conn
             with self._conns_lock:
                 self._all_conns.append(conn)
@@ -350,6 +357,11 @@ class Store:
                     "INSERT INTO history(sample_id, revision, annotator, at, field, old, new) VALUES (?,1,?,?,?,NULL,NULL)",
                     (sid, s.annotator or "", created, CREATED),
                 )
+        if len(ids) >= 10_000:
+            # Fold the big WAL back into the database now (not at some later reader's expense) and refresh the
+            # planner's statistics, which decide between the status/verdict/flag indexes.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("PRAGMA optimize")
         return ids
 
     def update(self, sample_id: int, changes: dict, *, expected_revision: int, annotator: str = "") -> Sample:
