@@ -550,3 +550,125 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ------------------------------------------------------------------------------------------------ tab helpers
+# Everything the Generate tab shows or does, as plain functions (pages/generate.py only wires widgets to them).
+
+FORM_FIELDS = ("source", "n_questions", "seed", "student", "samples_per_question", "temperature", "top_p",
+               "max_new_tokens", "batch_size", "dataset", "teacher", "base_url", "model", "teacher_temperature",
+               "teacher_top_p", "concurrency", "timeout", "max_retries", "prices")
+DEFAULT_SOURCES = ("gsm8k_train", "math_train")
+
+
+def source_choices() -> list[str]:
+    """Training splits first, then the other benchmarks, then existing datasets as ``dataset:<name>``."""
+    names = list(DEFAULT_SOURCES)
+    try:
+        from cft import benchmarks
+
+        names += [b["name"] for b in benchmarks.list_benchmarks() if b["name"] not in names]
+    except Exception:  # noqa: BLE001 - the registry is optional for the form; a typed name still works
+        pass
+    try:
+        from cft.store import Store
+
+        names += [f"{DATASET_SOURCE_PREFIX}{d['name']}" for d in Store().datasets()]
+    except Exception:  # noqa: BLE001 - no store yet: no dataset sources
+        pass
+    return names
+
+
+def student_choices() -> list[str]:
+    try:
+        from cft.models import list_models
+
+        return [m["label"] for m in list_models()]
+    except Exception:  # noqa: BLE001 - a broken runs dir must not break the form
+        from cft.models import EMBEDDED_LABEL
+
+        return [EMBEDDED_LABEL]
+
+
+def resolve_student(choice: str) -> tuple[str, str | None]:
+    """A student dropdown choice as ``(model spec, adapter dir)``; a typed path or Hub id is taken as is."""
+    from cft.models import EMBEDDED, list_models
+
+    choice = (choice or "").strip() or EMBEDDED
+    for m in list_models():
+        if m["label"] == choice:
+            return (m["spec"] or EMBEDDED), m["adapter"]
+    return choice, None
+
+
+def config_from_form(values: dict) -> GenerateConfig:
+    values = dict(values)
+    spec, adapter = resolve_student(values.pop("student", ""))
+    prices = values.pop("prices", None)
+    if isinstance(prices, str):
+        import json
+
+        text = prices.strip()
+        try:
+            prices = json.loads(text) if text else None
+        except json.JSONDecodeError as exc:
+            raise UserError(f"prices: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    ints = ("n_questions", "seed", "samples_per_question", "max_new_tokens", "batch_size", "concurrency",
+            "max_retries")
+    for name in ints:
+        if values.get(name) is not None:
+            values[name] = int(values[name])
+    config = GenerateConfig(**values, student_model=spec, student_adapter=adapter, prices=prices)
+    return config.validate()
+
+
+def launch_from_form(values: dict, api_key: str | None = None) -> str:
+    job = launch(config_from_form(values), api_key or None)
+    return f"Launched job `{job.name}`."
+
+
+def stop_job(job_id: str | None) -> str:
+    if not job_id:
+        raise UserError("no job selected")
+    return "Stopping…" if jobs.stop(get_job(job_id)) else f"job {job_id} is not running"
+
+
+def resume_job(job_id: str | None, api_key: str | None = None) -> str:
+    if not job_id:
+        raise UserError("no job selected")
+    relaunch(job_id, api_key or None)
+    return f"Resumed job `{job_id}`: it continues where it stopped."
+
+
+def connection_message(base_url: str, model: str, api_key: str | None, timeout: float = 30.0) -> str:
+    from cft.teacher import test_connection
+
+    return test_connection(base_url, model, api_key or None, timeout=float(timeout or 30.0))
+
+
+def progress_html(done: int, total: int) -> str:
+    pct = 100.0 * done / total if total else 0.0
+    return (f'<div class="cft-progress" role="progressbar" aria-valuenow="{pct:.0f}" aria-valuemin="0" '
+            f'aria-valuemax="100" style="background:#e5e7eb;border-radius:6px;height:18px;overflow:hidden">'
+            f'<div style="width:{pct:.1f}%;background:#6366f1;height:100%"></div></div>'
+            f'<div class="cft-progress-label">{done} / {total} steps ({pct:.0f}%)</div>')
+
+
+def job_view(job_id: str | None = None) -> dict:
+    """What the tab shows for a job (the current one when ``job_id`` is empty): re-read from its directory."""
+    all_jobs = list_jobs()
+    ids = [j["id"] for j in all_jobs]
+    info = next((j for j in all_jobs if j["id"] == job_id), None) if job_id else current_job()
+    if info is None:
+        return {"ids": ids, "job_id": None, "state": None, "bar": progress_html(0, 0), "counts": "No generation job yet.",
+                "log": "", "progress": {}}
+    p = info["progress"]
+    state = info["state"]
+    counts = (f"**{info['id']}** — {state} · phase: {p.get('phase', '–')} · dataset `{info['dataset']}`  \n"
+              f"generated **{p.get('generated', 0)}** / {p.get('total', 0)} · critiqued **{p.get('critiqued', 0)}** · "
+              f"failed **{p.get('failed', 0)}** · tokens {p.get('tokens_in', 0)} in / {p.get('tokens_out', 0)} out · "
+              f"est. cost ${p.get('cost', 0.0):.4f} · ETA {jobs.format_eta(p.get('eta')) if state in jobs.ACTIVE else '–'}")
+    if info.get("error"):
+        counts += f"  \n**error:** {info['error']}"
+    return {"ids": ids, "job_id": info["id"], "state": state, "bar": progress_html(p.get("done", 0), p.get("total", 0)),
+            "counts": counts, "log": jobs.JobDir(workspace.jobs_dir() / info["id"]).log_tail(30), "progress": p}

@@ -1,0 +1,96 @@
+"""Generate tab: sample noisy responses from a student model, critique them with a teacher, in the background.
+
+Thin: widgets and wiring only. The logic is in cft.generate (config, job launch/stop/resume, the job view) and
+cft.teacher (the connection test). The job writes its progress to its directory and a gr.Timer re-reads it, so a
+refreshed page or a second browser re-attaches to a running job by itself.
+"""
+
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+
+from cft import generate
+from cft.errors import UserError
+from cft.pricing import load_prices
+
+
+def _user_errors(fn):
+    def wrapped(*args):
+        try:
+            return fn(*args)
+        except UserError as exc:
+            raise gr.Error(str(exc)) from None
+
+    return wrapped
+
+
+def build() -> dict:
+    d = generate.GenerateConfig()
+    w: dict = {}
+    with gr.Row():
+        with gr.Column(scale=2):
+            gr.Markdown("### Questions and student")
+            with gr.Row():
+                w["source"] = gr.Dropdown(generate.source_choices(), value=d.source, allow_custom_value=True,
+                                          label="Question source (benchmark, dataset:<name> or a .jsonl path)")
+                w["n_questions"] = gr.Number(d.n_questions, precision=0, label="Questions")
+                w["seed"] = gr.Number(d.seed, precision=0, label="Seed")
+            with gr.Row():
+                students = generate.student_choices()
+                w["student"] = gr.Dropdown(students, value=students[0], allow_custom_value=True,
+                                           label="Student model (or a local model dir)")
+                w["samples_per_question"] = gr.Number(d.samples_per_question, precision=0, label="Samples per question")
+            with gr.Row():
+                w["temperature"] = gr.Number(d.temperature, label="Temperature")
+                w["top_p"] = gr.Number(d.top_p, label="Top-p")
+                w["max_new_tokens"] = gr.Number(d.max_new_tokens, precision=0, label="Max new tokens")
+                w["batch_size"] = gr.Number(d.batch_size, precision=0, label="Batch size")
+            gr.Markdown("### Teacher")
+            w["teacher"] = gr.Radio(list(generate.TEACHERS), value=d.teacher,
+                                    label="verifier: offline, exact answer check | openai: any OpenAI-compatible API")
+            with gr.Group():
+                with gr.Row():
+                    w["base_url"] = gr.Textbox(d.base_url, label="Base URL", placeholder="http://127.0.0.1:8080/v1")
+                    w["model"] = gr.Textbox(d.model, label="Model", placeholder="gpt-4o")
+                    api_key = gr.Textbox("", type="password", label="API key (default $OPENAI_API_KEY; never saved)",
+                                         elem_id="generate-api-key")
+                with gr.Row():
+                    w["teacher_temperature"] = gr.Number(d.teacher_temperature, label="Teacher temperature")
+                    w["teacher_top_p"] = gr.Number(d.teacher_top_p, label="Teacher top-p")
+                    w["concurrency"] = gr.Number(d.concurrency, precision=0, label="Concurrency")
+                    w["timeout"] = gr.Number(d.timeout, label="Timeout (s)")
+                    w["max_retries"] = gr.Number(d.max_retries, precision=0, label="Max retries")
+                test = gr.Button("Test connection", size="sm")
+                w["prices"] = gr.Code(json.dumps(load_prices(), indent=1), language="json", lines=6,
+                                      label="Prices, USD per 1M tokens (edit for your provider)")
+            w["dataset"] = gr.Textbox(d.dataset, label="Target dataset (appears in the Data tab)")
+            launch = gr.Button("Launch", variant="primary", elem_id="generate-launch")
+            message = gr.Markdown(elem_id="generate-message")
+        with gr.Column(scale=3):
+            job = gr.Dropdown([], label="Job", elem_id="generate-job")
+            bar = gr.HTML(generate.progress_html(0, 0), elem_id="generate-progress")
+            counts = gr.Markdown(elem_id="generate-counts")
+            with gr.Row():
+                stop = gr.Button("Stop", variant="stop")
+                resume = gr.Button("Resume")
+            log = gr.Textbox(label="Log tail", lines=12, max_lines=12, autoscroll=True, elem_id="generate-log")
+
+    form = [w[name] for name in generate.FORM_FIELDS]
+    launch.click(_user_errors(lambda key, *values: generate.launch_from_form(dict(zip(generate.FORM_FIELDS, values)), key)),
+                 inputs=[api_key, *form], outputs=message, api_name="launch_generation")
+    test.click(_user_errors(generate.connection_message), inputs=[w["base_url"], w["model"], api_key, w["timeout"]],
+               outputs=message, api_name="test_connection")
+    stop.click(_user_errors(generate.stop_job), inputs=job, outputs=message, api_name="stop_generation")
+    resume.click(_user_errors(generate.resume_job), inputs=[job, api_key], outputs=message, api_name="resume_generation")
+
+    def refresh(selected):
+        view = generate.job_view(selected)
+        return gr.update(choices=view["ids"], value=view["job_id"]), view["bar"], view["counts"], view["log"]
+
+    outputs = [job, bar, counts, log]
+    timer = gr.Timer(1.5)
+    timer.tick(refresh, inputs=job, outputs=outputs, show_progress="hidden", api_name="generation_view")
+    job.input(refresh, inputs=job, outputs=outputs, show_progress="hidden", api_visibility="private")
+    return {"form": w, "api_key": api_key, "job": job, "bar": bar, "counts": counts, "timer": timer}
