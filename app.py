@@ -15,6 +15,7 @@ import gradio as gr
 ASSETS = Path(__file__).resolve().parent / "assets"
 # (tab label, module under pages/). Order is the order of the research loop.
 TABS = [
+    ("Generate", "generate"),
     ("About", "about"),
 ]
 
