@@ -8,11 +8,14 @@ command -v "$PY" >/dev/null || PY=python3
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
+# pip's "Location ... is ignored" lines (an extra local index that this machine's pip.conf names) are noise.
+pip_install() {
+  .venv/bin/python -m pip install --disable-pip-version-check -q "$@" 2>&1 | { grep -v "is ignored: it is neither" || true; }
+}
 REQ=requirements.txt
 [ "${1:-}" = "--dev" ] && REQ=requirements-dev.txt
-"${PIP[@]}" -r "$REQ"
-"${PIP[@]}" --no-deps -r requirements-assets.txt
+pip_install -r "$REQ"
+pip_install --no-deps -r requirements-assets.txt
 if [ "${1:-}" = "--dev" ] && [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
