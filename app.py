@@ -12,9 +12,12 @@ from pathlib import Path
 
 import gradio as gr
 
+from cft.auth import gradio_auth
+
 ASSETS = Path(__file__).resolve().parent / "assets"
 # (tab label, module under pages/). Order is the order of the research loop.
 TABS = [
+    ("Data", "data"),
     ("Generate", "generate"),
     ("About", "about"),
 ]
@@ -33,7 +36,12 @@ def launch_kwargs() -> dict:
     """Everything Gradio 6 takes at launch: css, js/head, theme. Shared by app.py and the UI tests."""
     css = (ASSETS / "style.css").read_text() if (ASSETS / "style.css").exists() else None
     head = "".join(f"<script>{p.read_text()}</script>" for p in sorted(ASSETS.glob("*.js")))
-    return {"css": css, "head": head or None, "theme": gr.themes.Soft()}
+    kwargs = {"css": css, "head": head or None, "theme": gr.themes.Soft()}
+    # Optional login (CFT_USERS / CFT_USERS_FILE): each annotator's saves are recorded under their name.
+    auth = gradio_auth()
+    if auth is not None:
+        kwargs["auth"] = auth
+    return kwargs
 
 
 def main() -> None:
