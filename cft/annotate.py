@@ -55,7 +55,12 @@ def safe_markdown(text: str | None) -> str:
     """
     if not text:
         return "*(empty)*"
+    # Some datasets store inline math doubly escaped ("\\\\( x \\\\)"); show it as the math it means.
+    text = _DOUBLED_PAREN.sub(r"\\\1", text)
     return html.escape(text, quote=False)
+
+
+_DOUBLED_PAREN = re.compile(r"\\\\([()])")
 
 
 def fmt_time(ts: float | None) -> str:
@@ -457,7 +462,13 @@ def restore(store, sample_id, revision, *, expected_revision: int, annotator: st
 
 
 # -- import / export ----------------------------------------------------------------------------------------------
-def import_upload(store, path, dataset: str, fmt: str = "auto") -> str:
+def import_formats() -> list[str]:
+    from cft import formats
+
+    return ["auto", *formats.SHAPES, *formats.CONTAINERS]
+
+
+def import_upload(store, path, dataset: str, fmt: str = "auto", *, skip_bad: bool = False) -> str:
     """Import an uploaded file; returns a markdown report. Bad rows are listed with their line numbers."""
     from cft import formats
 
@@ -468,42 +479,50 @@ def import_upload(store, path, dataset: str, fmt: str = "auto") -> str:
         raise UserError("type the name of the dataset to import into")
     name = Path(str(path)).name
     try:
-        result = formats.import_file(store, path, dataset, fmt=fmt or "auto")
+        result = formats.import_file(store, path, dataset, fmt=fmt or "auto", skip_bad=skip_bad)
     except formats.ImportFailed as exc:
-        return f"❌ **{esc(name)} was not imported.**\n\n{esc(str(exc))}\n\n" + _row_errors(exc.errors)
-    msg = f"✅ Imported **{len(result.samples)}** samples from `{esc(name)}` ({result.format}) into `{esc(dataset)}`."
+        return (f"❌ **{esc(name)}: {len(exc.errors)} bad row(s), nothing imported.** Fix them, or tick "
+                f"\"skip bad rows\" to import the rest.\n\n" + _row_errors(exc.errors))
+    msg = f"✅ Imported **{len(result.ids)}** samples from `{esc(name)}` ({result.format}) into `{esc(dataset)}`."
     if result.errors:
-        msg += f"\n\nSkipped {len(result.errors)} bad rows:\n\n" + _row_errors(result.errors)
+        msg += f"\n\nSkipped {len(result.errors)} bad row(s):\n\n" + _row_errors(result.errors)
     return msg
 
 
 def _row_errors(errors, limit: int = 50) -> str:
-    lines = [f"- line {e.line}: `{esc(e.field)}`: {esc(e.reason)}" for e in list(errors)[:limit]]
+    lines = []
+    for e in list(errors)[:limit]:
+        where = f"line {e.line}" if e.line else "file"
+        field_name = f" `{esc(e.field)}`:" if e.field else ""
+        lines.append(f"- **{where}**:{field_name} {esc(e.reason)}")
     if len(errors) > limit:
         lines.append(f"- … and {len(errors) - limit} more")
     return "\n".join(lines)
 
 
 EXPORT_FORMATS = ("messages", "alpaca", "parquet", "hf")
+_EXPORT_EXT = {"messages": ".jsonl", "alpaca": ".jsonl", "parquet": ".parquet", "hf": ""}
 
 
 def export(store, filters: Filters, fmt: str, *, reviewed_only: bool) -> Path:
-    """Export the filtered (or only the reviewed) samples of the dataset to workspace/exports/."""
+    """Export the dataset's reviewed samples, or those matching the current filter, to workspace/exports/.
+
+    An ``hf`` export is a ``save_to_disk`` directory, so it is zipped for the download.
+    """
+    import shutil
+
     from cft import formats
 
     if not filters.dataset:
         raise UserError("pick a dataset to export")
     if fmt not in EXPORT_FORMATS:
         raise UserError(f"export format must be one of {EXPORT_FORMATS}, got {fmt!r}")
-    kwargs = filters.store_kwargs()
-    kwargs.pop("order", None)
+    kwargs = {k: v for k, v in filters.store_kwargs().items() if k != "order" and v is not None}
     if reviewed_only:
-        kwargs["status"] = "reviewed"
-    ext = {"messages": "jsonl", "alpaca": "jsonl", "parquet": "parquet", "hf": "hf"}[fmt]
+        kwargs.pop("status", None)
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", filters.dataset).strip("_") or "dataset"
-    suffix = "reviewed" if reviewed_only else "filtered"
-    out = workspace.subdir("exports") / f"{stem}-{suffix}-{fmt}.{ext}"
-    path = formats.export_samples(store, filters.dataset, out, fmt, reviewed_only=reviewed_only,
-                                  **{k: v for k, v in kwargs.items() if v is not None and k != "status"}
-                                  | ({"status": kwargs["status"]} if kwargs.get("status") else {}))
-    return Path(path)
+    out = workspace.subdir("exports") / f"{stem}-{'reviewed' if reviewed_only else 'filtered'}-{fmt}{_EXPORT_EXT[fmt]}"
+    path = Path(formats.export_samples(store, filters.dataset, out, fmt, reviewed_only=reviewed_only, **kwargs))
+    if path.is_dir():
+        path = Path(shutil.make_archive(str(path), "zip", root_dir=path))
+    return path
