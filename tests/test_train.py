@@ -119,7 +119,7 @@ def test_form_values_become_typed_config():
 
 
 @pytest.mark.parametrize("name", ["../evil", "a/b", "/etc", "..", ".hidden", ""])
-def test_path_traversal_run_names_are_refused(name, tiny_model_dir, cft_home):
+def test_path_traversal_run_names_are_refused(name, cft_home):
     with pytest.raises(UserError):
         TrainConfig(name=name, dataset="d").validate()
     with pytest.raises(UserError):
@@ -229,17 +229,17 @@ def test_two_step_run_writes_metrics_status_and_a_reloadable_adapter(tiny_model_
 def test_stop_saves_checkpoint_then_resume_continues_the_global_step(tiny_model_dir):
     put_mini_dataset()
     runs.launch(tiny_config(tiny_model_dir, name="long", max_steps=400, save_steps=1000, eval_fraction=0))
-    wait_for(lambda: len(_train_steps("long")) >= 3, timeout=180, what="three logged steps")
+    wait_for(lambda: len(_train_steps("long")) >= 2, timeout=180, what="two logged steps")
     assert runs.stop("long")
     status = runs.wait("long", timeout=120)
     assert status["state"] == "stopped", runs.log_tail("long")
     stopped_at = status["global_step"]
-    assert 3 <= stopped_at < 400
+    assert 2 <= stopped_at < 400
     assert (runs.run_dir("long") / "checkpoints" / f"checkpoint-{stopped_at}" / "adapter_config.json").exists()
     assert (runs.run_dir("long") / "adapter" / "adapter_config.json").exists()
 
     runs.resume("long")
-    wait_for(lambda: max(_train_steps("long")) >= stopped_at + 2, timeout=180, what="steps after resume")
+    wait_for(lambda: max(_train_steps("long")) >= stopped_at + 1, timeout=180, what="steps after resume")
     assert runs.stop("long")
     status = runs.wait("long", timeout=120)
     assert status["state"] == "stopped" and status["global_step"] > stopped_at
