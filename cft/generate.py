@@ -186,7 +186,9 @@ class Counts:
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
+        """For progress.json/status.json, whose ``total`` is the step count: the sample count is ``samples``."""
         out = asdict(self)
+        out["samples"] = out.pop("total")
         out["errors"] = self.errors[-5:]
         return out
 
@@ -665,7 +667,7 @@ def job_view(job_id: str | None = None) -> dict:
     p = info["progress"]
     state = info["state"]
     counts = (f"**{info['id']}** — {state} · phase: {p.get('phase', '–')} · dataset `{info['dataset']}`  \n"
-              f"generated **{p.get('generated', 0)}** / {p.get('total', 0)} · critiqued **{p.get('critiqued', 0)}** · "
+              f"generated **{p.get('generated', 0)}** / {p.get('samples', 0)} · critiqued **{p.get('critiqued', 0)}** · "
               f"failed **{p.get('failed', 0)}** · tokens {p.get('tokens_in', 0)} in / {p.get('tokens_out', 0)} out · "
               f"est. cost ${p.get('cost', 0.0):.4f} · ETA {jobs.format_eta(p.get('eta')) if state in jobs.ACTIVE else '–'}")
     if info.get("error"):
