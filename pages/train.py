@@ -85,12 +85,14 @@ def build() -> dict:
             table = gr.Dataframe(headers=runs.SUMMARY_HEADERS, value=runs.summary_rows(), interactive=False,
                                  label="Runs", elem_id="train-runs")
             with gr.Row():
-                compare = gr.Dropdown([], multiselect=True, label="Runs to plot (default: running ones)", scale=3)
+                # Custom values allowed: runs appear after the page was built, and an API caller may name any run.
+                compare = gr.Dropdown([], multiselect=True, label="Runs to plot (default: running ones)", scale=3,
+                                      allow_custom_value=True)
                 smoothing = gr.Slider(0, 0.99, value=0.6, step=0.01, label="Smoothing (EMA)", scale=2)
                 log_y = gr.Checkbox(value=False, label="Log scale", scale=1)
             plot = gr.Plot(label="Loss")
             with gr.Row():
-                current = gr.Dropdown([], label="Run", scale=3)
+                current = gr.Dropdown([], label="Run", scale=3, allow_custom_value=True)
                 stop = gr.Button("Stop", variant="stop", scale=1)
                 resume = gr.Button("Resume", scale=1)
             log = gr.Textbox(label="Log tail", lines=14, max_lines=14, autoscroll=True, elem_id="train-log")
