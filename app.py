@@ -19,6 +19,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 TABS = [
     ("Data", "data"),
     ("Generate", "generate"),
+    ("Train", "train"),
     ("About", "about"),
 ]
 
