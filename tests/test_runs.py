@@ -131,3 +131,19 @@ def test_export_merged_matches_the_adapter_model(tiny_model_dir, tmp_path):
     with pytest.raises(UserError, match="not empty"):
         runs.export_merged("tiny", out)
     assert json.loads((d / "adapter" / "adapter_config.json").read_text())["r"] == 4
+
+
+def test_cli_trains_follows_lists_and_refuses_bad_names(tiny_model_dir, capsys):
+    from cft.__main__ import main
+
+    put_mini_dataset()
+    code = main(["train", "--dataset", "mini", "--base-model", str(tiny_model_dir), "--max-steps", "2", "--name", "cli",
+                 "--max-length", "160", "--set", "eval_fraction=0", "--set", "torch_threads=1"])
+    out = capsys.readouterr().out
+    assert code == 0 and "cli: completed, adapter" in out
+    assert main(["runs"]) == 0
+    listing = capsys.readouterr().out
+    assert listing.splitlines()[0].split()[:3] == ["name", "mode", "status"] and "cli " in listing and "2/2" in listing
+    assert main(["train", "--dataset", "mini", "--name", "../escape"]) == 2
+    assert "invalid name" in capsys.readouterr().err
+    assert main(["runs", "--resume", "cli"]) == 2  # completed runs are not resumed
