@@ -140,11 +140,12 @@ def build() -> dict:
     editor_out = [sample_id, revision, header, question, response, reference, flags, critique, verdict_radio,
                   original, diff, history, restore_rev, message, conflict]
 
-    def filters_of(ds, st, vd, fl, src, q, od) -> an.Filters:
-        return an.Filters(ds, st, vd, fl, src, q or "", od)
+    def filters_of(dataset, status, verdict, flag, source, search, order) -> an.Filters:
+        return an.Filters(dataset, status, verdict, flag, source, search or "", order)
 
-    def table_values(ds, st, vd, fl, src, q, od, pg):
-        return (*_table(an.browse(store, filters_of(ds, st, vd, fl, src, q, od), pg)), an.counts_html(store, ds))
+    def table_values(dataset, status, verdict, flag, source, search, order, page):
+        filters = filters_of(dataset, status, verdict, flag, source, search, order)
+        return (*_table(an.browse(store, filters, page)), an.counts_html(store, dataset))
 
     def editor_values(view: an.EditorView, msg: str = "", conflict_html: str = ""):
         values = list(view.values())
@@ -154,56 +155,59 @@ def build() -> dict:
     def do_load():
         # Datasets imported since the app started (CLI, Generate tab) appear on every page load.
         names = an.dataset_names(store)
-        ds = names[0] if names else None
-        return (gr.update(choices=names, value=ds), *table_values(ds, None, an.ALL, an.ALL, an.ALL, "", "Flagged first", 1))
+        dataset = names[0] if names else None
+        table = table_values(dataset, None, an.ALL, an.ALL, an.ALL, "", "Flagged first", 1)
+        return (gr.update(choices=names, value=dataset), *table)
 
     @_ui_errors
-    def do_refresh(ds, st, vd, fl, src, q, od, pg):
+    def do_refresh(dataset, status, verdict, flag, source, search, order, page):
         names = an.dataset_names(store)
-        return (gr.update(choices=names), *table_values(ds, st, vd, fl, src, q, od, pg))
+        return (gr.update(choices=names), *table_values(dataset, status, verdict, flag, source, search, order, page))
 
     @_ui_errors
-    def do_browse(ds, st, vd, fl, src, q, od, pg):
-        return table_values(ds, st, vd, fl, src, q, od, pg)
+    def do_browse(dataset, status, verdict, flag, source, search, order, page):
+        return table_values(dataset, status, verdict, flag, source, search, order, page)
 
     @_ui_errors
-    def do_first_page(ds, st, vd, fl, src, q, od):
-        return table_values(ds, st, vd, fl, src, q, od, 1)
+    def do_first_page(dataset, status, verdict, flag, source, search, order):
+        return table_values(dataset, status, verdict, flag, source, search, order, 1)
 
     @_ui_errors
-    def do_step_page(step, ds, st, vd, fl, src, q, od, pg):
-        return table_values(ds, st, vd, fl, src, q, od, int(pg or 1) + step)
+    def do_step_page(step, dataset, status, verdict, flag, source, search, order, page):
+        return table_values(dataset, status, verdict, flag, source, search, order, int(page or 1) + step)
 
     @_ui_errors
-    def do_open(sid):
-        return editor_values(an.open_sample(store, sid))
+    def do_open(sample_id):
+        return editor_values(an.open_sample(store, sample_id))
 
     def do_select(evt: gr.SelectData):
         row = evt.row_value or []
         return do_open(row[0] if row else None)
 
     @_ui_errors
-    def do_dataset(ds):
-        srcs = an.sources(store, ds)
-        return gr.update(choices=[an.ALL, *srcs], value=an.ALL), gr.update(value=ds or "")
+    def do_dataset(dataset):
+        srcs = an.sources(store, dataset)
+        return gr.update(choices=[an.ALL, *srcs], value=an.ALL), gr.update(value=dataset or "")
 
-    def who(request: gr.Request | None, typed: str) -> str:
-        return an.annotator_name(getattr(request, "username", None), typed)
+    def who(request: gr.Request | None, annotator: str) -> str:
+        return an.annotator_name(getattr(request, "username", None), annotator)
 
     def save_with(status_value: str):
         @_ui_errors
-        def handler(sid, rev, text, typed, adv, ds, st, vd, fl, src, q, od, pg, request: gr.Request):
-            outcome = an.save(store, sid, text, status=status_value, expected_revision=rev,
-                              annotator=who(request, typed))
-            table_vals = table_values(ds, st, vd, fl, src, q, od, pg)
+        def handler(sample_id, revision, critique, annotator, advance,
+                    dataset, status, verdict, flag, source, search, order, page, request: gr.Request):
+            outcome = an.save(store, sample_id, critique, status=status_value, expected_revision=revision,
+                              annotator=who(request, annotator))
+            table_vals = table_values(dataset, status, verdict, flag, source, search, order, page)
             if not outcome.ok:
-                # Keep the annotator's text and loaded revision; show the other version beside it.
+                # Keep the annotator's critique and loaded revision; show the other version beside it.
                 keep = [gr.skip()] * (len(editor_out) - 2)
                 return (*keep, outcome.message, outcome.conflict, *table_vals)
             msg = outcome.message
             view = an.view_of(store, outcome.sample)
-            if status_value == "reviewed" and adv:
-                nxt = an.neighbor(store, filters_of(ds, st, vd, fl, src, q, od), outcome.sample.id, +1)
+            if status_value == "reviewed" and advance:
+                filters = filters_of(dataset, status, verdict, flag, source, search, order)
+                nxt = an.neighbor(store, filters, outcome.sample.id, +1)
                 if nxt is not None:
                     view = an.open_sample(store, nxt)
                     msg += f" Opened #{nxt}."
@@ -212,40 +216,44 @@ def build() -> dict:
         return handler
 
     @_ui_errors
-    def do_move(step, sid, ds, st, vd, fl, src, q, od):
-        nxt = an.neighbor(store, filters_of(ds, st, vd, fl, src, q, od), sid, step)
+    def do_move(step, sample_id, dataset, status, verdict, flag, source, search, order):
+        nxt = an.neighbor(store, filters_of(dataset, status, verdict, flag, source, search, order), sample_id, step)
         if nxt is None:
             return (*[gr.skip()] * (len(editor_out) - 2), "No more samples in this filter.", gr.skip())
         return editor_values(an.open_sample(store, nxt))
 
     @_ui_errors
-    def do_restore(sid, rev_to_restore, rev, typed, ds, st, vd, fl, src, q, od, pg, request: gr.Request):
-        outcome = an.restore(store, sid, rev_to_restore, expected_revision=rev, annotator=who(request, typed))
-        table_vals = table_values(ds, st, vd, fl, src, q, od, pg)
+    def do_restore(sample_id, restore_revision, revision, annotator,
+                   dataset, status, verdict, flag, source, search, order, page, request: gr.Request):
+        outcome = an.restore(store, sample_id, restore_revision, expected_revision=revision,
+                             annotator=who(request, annotator))
+        table_vals = table_values(dataset, status, verdict, flag, source, search, order, page)
         if not outcome.ok:
             return (*[gr.skip()] * (len(editor_out) - 2), outcome.message, outcome.conflict, *table_vals)
         return (*editor_values(an.view_of(store, outcome.sample), outcome.message), *table_vals)
 
-    def do_reset(orig):
-        return orig, an.verdict_of(orig), an.suggestion_diff_html(orig, orig), "Reset to the teacher's critique (not saved yet)."
+    def do_reset(original):
+        note = "Reset to the teacher's critique (not saved yet)."
+        return original, an.verdict_of(original), an.suggestion_diff_html(original, original), note
 
-    def do_edit(text, orig):
-        return an.verdict_of(text), an.suggestion_diff_html(orig, text)
+    def do_edit(critique, original):
+        return an.verdict_of(critique), an.suggestion_diff_html(original, critique)
 
-    def do_radio(choice, text, orig):
-        new = an.with_verdict(text, choice)
-        return new, an.suggestion_diff_html(orig, new)
+    def do_radio(verdict_choice, critique, original):
+        new = an.with_verdict(critique, verdict_choice)
+        return new, an.suggestion_diff_html(original, new)
 
     @_ui_errors
-    def do_import(path, ds_name, fmt, skip):
-        msg = an.import_upload(store, path, ds_name, fmt, skip_bad=skip)
+    def do_import(file, into_dataset, import_format, skip_bad):
+        msg = an.import_upload(store, file, into_dataset, import_format, skip_bad=skip_bad)
         names = an.dataset_names(store)
-        chosen = ds_name if ds_name in names else (names[0] if names else None)
+        chosen = into_dataset if into_dataset in names else (names[0] if names else None)
         return msg, gr.update(choices=names, value=chosen)
 
     @_ui_errors
-    def do_export(fmt, only_reviewed, ds, st, vd, fl, src, q, od):
-        return str(an.export(store, filters_of(ds, st, vd, fl, src, q, od), fmt, reviewed_only=only_reviewed))
+    def do_export(export_format, reviewed_only, dataset, status, verdict, flag, source, search, order):
+        filters = filters_of(dataset, status, verdict, flag, source, search, order)
+        return str(an.export(store, filters, export_format, reviewed_only=reviewed_only))
 
     # -- wiring ---------------------------------------------------------------------------------------------------
     browse_in = [*filters_in, page]
