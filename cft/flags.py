@@ -14,7 +14,7 @@ are kept, so another tool may add its own.
 
 from __future__ import annotations
 
-import re
+import threading
 
 # The same conclusion pattern parse_verdict uses, so "ends with its conclusion" agrees with the verdict.
 from cft.samples import _CONCLUSION, Sample, parse_verdict
@@ -103,13 +103,9 @@ def _contradiction_reason(sample: Sample) -> str | None:
     reference = (sample.reference_answer or "").strip()
     if not reference or sample.verdict not in ("right", "wrong"):
         return None
-    try:
-        from cft.grading import extract_answer
-    except ModuleNotFoundError:  # grading lands separately; until then this flag cannot be judged
-        return None
-
-    predicted = extract_answer(sample.response or "")
-    matches = bool(predicted) and _safe_match(reference, predicted)
+    predicted, matches = _grade(reference, sample.response or "")
+    if matches is None:
+        return None  # math-verify timed out: no judgement rather than a wrong flag
     if matches and sample.verdict == "wrong":
         return f"the response's answer {predicted!r} matches the reference {reference!r}, yet the critique says wrong"
     if not matches and sample.verdict == "right":
@@ -118,23 +114,26 @@ def _contradiction_reason(sample: Sample) -> str | None:
     return None
 
 
-def _safe_match(gold: str, predicted: str) -> bool:
-    # math-verify can raise on exotic input; an unparsable pair counts as "no match" rather than crashing a save.
-    from cft.grading import answers_match
+def _grade(reference: str, response: str) -> tuple[str | None, bool | None]:
+    """(extracted answer, matches reference) exactly as grading does; matches is None on a timeout.
 
-    try:
-        return bool(answers_match(gold, predicted))
-    except Exception:  # noqa: BLE001 - any parser failure means we cannot claim equivalence
-        return gold.strip() == predicted.strip()
+    math-verify's own timeout is a signal alarm that only works in the main thread (CLI import). A save from
+    the UI runs in a worker thread, where a pathological answer could hang the request, so there the check goes
+    through grading's process pool, which enforces the timeout itself.
+    """
+    from cft import grading
+
+    if threading.current_thread() is threading.main_thread():
+        predicted = grading.extract_answer(response)
+        return predicted, bool(predicted) and grading.answers_match(reference, predicted)
+    grade = grading.grade_one(reference, response)
+    return grade.extracted, (None if grade.timed_out else grade.correct)
 
 
 def _arithmetic_reason(sample: Sample) -> str | None:
     if sample.verdict != "right" or not sample.response:
         return None
-    try:
-        from cft.arithmetic import check_equations
-    except ModuleNotFoundError:  # arithmetic lands separately; until then this flag cannot be judged
-        return None
+    from cft.arithmetic import check_equations
 
     wrong = [c for c in check_equations(sample.response) if not c.ok]
     if not wrong:
@@ -148,11 +147,8 @@ def _arithmetic_reason(sample: Sample) -> str | None:
 
 
 def _fmt(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:.6g}"
 
 
 def compute_flags(sample: Sample) -> Sample:
