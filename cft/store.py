@@ -30,7 +30,7 @@ from cft import workspace
 from cft.errors import UserError
 from cft.samples import STATUSES, VERDICTS, Sample
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -39,40 +39,45 @@ CREATE TABLE IF NOT EXISTS datasets (
     created_at  REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS samples (
+    -- Small columns first, big text last: reading a filter column (status, flags, ...) of a row then never
+    -- walks the overflow pages of a long response or critique.
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,
     dataset            TEXT NOT NULL REFERENCES datasets(name),
     key                TEXT,
-    question           TEXT NOT NULL,
-    response           TEXT NOT NULL DEFAULT '',
-    critique           TEXT NOT NULL DEFAULT '',
-    verdict            TEXT NOT NULL DEFAULT 'unknown',
-    reference_answer   TEXT,
-    reference_solution TEXT,
-    source             TEXT NOT NULL DEFAULT '',
-    student_model      TEXT NOT NULL DEFAULT '',
-    teacher            TEXT NOT NULL DEFAULT '',
-    original_critique  TEXT,
     status             TEXT NOT NULL DEFAULT 'pending',
+    verdict            TEXT NOT NULL DEFAULT 'unknown',
     flags              TEXT NOT NULL DEFAULT '{}',
+    -- 1 when flags is not empty. A plain column written with flags (not a generated one): SQLite only treats an
+    -- index as covering for plain columns, and every filter below must be answerable from an index alone.
+    flagged            INTEGER NOT NULL DEFAULT 0,
+    source             TEXT NOT NULL DEFAULT '',
     revision           INTEGER NOT NULL DEFAULT 1,
     created_at         REAL NOT NULL,
     updated_at         REAL NOT NULL,
     annotator          TEXT NOT NULL DEFAULT '',
+    student_model      TEXT NOT NULL DEFAULT '',
+    teacher            TEXT NOT NULL DEFAULT '',
+    reference_answer   TEXT,
     meta               TEXT NOT NULL DEFAULT '{}',
-    -- flags are always written as compact JSON, so an empty object is exactly '{}'.
-    flagged            INTEGER GENERATED ALWAYS AS (flags <> '{}') VIRTUAL
+    question           TEXT NOT NULL,
+    response           TEXT NOT NULL DEFAULT '',
+    critique           TEXT NOT NULL DEFAULT '',
+    reference_solution TEXT,
+    original_critique  TEXT
 );
 -- NULL keys never collide (SQLite treats NULLs as distinct); the partial index keeps it small.
 CREATE UNIQUE INDEX IF NOT EXISTS samples_dataset_key ON samples(dataset, key) WHERE key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS samples_dataset_id ON samples(dataset, id);
-CREATE INDEX IF NOT EXISTS samples_status ON samples(dataset, status, verdict, flagged, id);
-CREATE INDEX IF NOT EXISTS samples_verdict ON samples(dataset, verdict, id);
-CREATE INDEX IF NOT EXISTS samples_source ON samples(dataset, source, id);
--- DESC on flagged matches ORDER BY flagged DESC, id ASC ("flagged_first"), so a page needs no sort.
-DROP INDEX IF EXISTS samples_flagged;
-CREATE INDEX IF NOT EXISTS samples_flagged_first ON samples(dataset, flagged DESC, id);
-CREATE INDEX IF NOT EXISTS samples_updated ON samples(dataset, updated_at, id);
-CREATE INDEX IF NOT EXISTS samples_all_status ON samples(status, verdict, flagged, id);
+-- Every index carries all the filter columns (status, verdict, flagged, source), so whichever one the planner
+-- picks (a range on a filter, or a scan in the page order) never reads a table row, which holds the long texts.
+-- Ordered scans: id; flagged DESC, id ("flagged_first"); updated_at ("updated").
+CREATE INDEX IF NOT EXISTS samples_by_id ON samples(dataset, id, status, verdict, flagged, source);
+CREATE INDEX IF NOT EXISTS samples_by_flagged ON samples(dataset, flagged DESC, id, status, verdict, source);
+CREATE INDEX IF NOT EXISTS samples_by_updated ON samples(dataset, updated_at, id, status, verdict, flagged, source);
+-- Ranges on a filter value.
+CREATE INDEX IF NOT EXISTS samples_status ON samples(dataset, status, verdict, flagged, id, source);
+CREATE INDEX IF NOT EXISTS samples_verdict ON samples(dataset, verdict, flagged, id, status, source);
+CREATE INDEX IF NOT EXISTS samples_source ON samples(dataset, source, status, verdict, flagged, id);
+CREATE INDEX IF NOT EXISTS samples_all_status ON samples(status, verdict, flagged, id, dataset, source);
 
 CREATE TABLE IF NOT EXISTS sample_flags (
     sample_id INTEGER NOT NULL,
@@ -167,6 +172,19 @@ class ConflictError(UserError):
         )
 
 
+def _statements(script: str) -> list[str]:
+    """Split a DDL script into statements (trigger bodies contain ';', so split on complete statements)."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return [s for s in out if s]
+
+
 def _row_to_sample(row: tuple) -> Sample:
     data = dict(zip(_COLUMNS, row))
     for name in _JSON_FIELDS:
@@ -211,8 +229,43 @@ class Store:
         conn = self._conn()
         # Opening an existing store takes no write lock (a long import elsewhere must not block a page load).
         if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            # One transaction, so two processes creating a fresh file at once cannot interleave half a schema.
-            conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
+            self._create_or_migrate(conn)
+
+    def _create_or_migrate(self, conn: sqlite3.Connection) -> None:
+        # One transaction, so two processes creating a fresh file at once cannot interleave half a schema.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
+            if version >= SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return
+            if version in (1, 2):
+                self._migrate_prerelease(conn)
+            for statement in _statements(_SCHEMA):
+                conn.execute(statement)
+            if version in (1, 2):
+                names = ", ".join(_COLUMNS)
+                conn.execute("DELETE FROM sample_flags")  # the insert trigger rebuilds it
+                conn.execute(f"INSERT INTO samples({names}, flagged) SELECT {names}, flags <> '{{}}' FROM samples_old")
+                conn.execute("DROP TABLE samples_old")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _migrate_prerelease(conn: sqlite3.Connection) -> None:
+        """Schemas 1-2 (the first hours of development) had a generated ``flagged`` column: move the rows aside so
+        the current table, indexes, FTS and triggers are created fresh, then copy them back."""
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'samples'"
+                                    ).fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'samples' "
+                                    "AND sql IS NOT NULL").fetchall():
+            conn.execute(f"DROP INDEX {name}")
+        conn.execute("DROP TABLE IF EXISTS samples_fts")
+        conn.execute("ALTER TABLE samples RENAME TO samples_old")
 
     # -- connections -------------------------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -327,8 +380,8 @@ class Store:
         now = time.time()
         insert = (
             "INSERT INTO samples(dataset, key, question, response, critique, verdict, reference_answer, "
-            "reference_solution, source, student_model, teacher, original_critique, status, flags, revision, "
-            "created_at, updated_at, annotator, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?)"
+            "reference_solution, source, student_model, teacher, original_critique, status, flags, flagged, revision, "
+            "created_at, updated_at, annotator, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?)"
         )
         if on_conflict == "ignore":
             insert += " ON CONFLICT DO NOTHING"
@@ -341,7 +394,7 @@ class Store:
                     cur = conn.execute(insert, (
                         dataset, s.key, s.question, s.response or "", s.critique or "", s.verdict,
                         s.reference_answer, s.reference_solution, s.source or "", s.student_model or "",
-                        s.teacher or "", s.original_critique, s.status, _dumps(s.flags), created,
+                        s.teacher or "", s.original_critique, s.status, _dumps(s.flags), int(bool(s.flags)), created,
                         s.updated_at or created, s.annotator or "", _dumps(s.meta),
                     ))
                 except sqlite3.IntegrityError as exc:
@@ -358,10 +411,8 @@ class Store:
                     (sid, s.annotator or "", created, CREATED),
                 )
         if len(ids) >= 10_000:
-            # Fold the big WAL back into the database now (not at some later reader's expense) and refresh the
-            # planner's statistics, which decide between the status/verdict/flag indexes.
+            # Fold the big WAL back into the database now, not at some later reader's expense.
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.execute("PRAGMA optimize")
         return ids
 
     def update(self, sample_id: int, changes: dict, *, expected_revision: int, annotator: str = "") -> Sample:
@@ -393,6 +444,9 @@ class Store:
             now = time.time()
             sets = ", ".join(f"{name} = ?" for name in diff)
             values = [_dumps(new) if name in _JSON_FIELDS else new for name, (_, new) in diff.items()]
+            if "flags" in diff:
+                sets += ", flagged = ?"
+                values.append(int(bool(diff["flags"][1])))
             try:
                 conn.execute(
                     f"UPDATE samples SET {sets}, revision = ?, updated_at = ?, annotator = ? WHERE id = ?",
@@ -466,13 +520,15 @@ class Store:
         offset = max(0, int(offset or 0))
         conn = self._conn()
         total = conn.execute("SELECT COUNT(*) FROM samples" + where, params).fetchone()[0]
-        sql = _SELECT + where + f" ORDER BY {order_sql}"
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            params = [*params, max(0, int(limit)), offset]
-        elif offset:
-            sql += " LIMIT -1 OFFSET ?"
+        if limit is None:
+            sql = _SELECT + where + f" ORDER BY {order_sql} LIMIT -1 OFFSET ?"
             params = [*params, offset]
+        else:
+            # Two steps: pick the page's ids from the indexes (no row is read for skipped or sorted-away
+            # matches), then read just those rows.
+            sql = (_SELECT + f" WHERE id IN (SELECT id FROM samples{where} ORDER BY {order_sql} LIMIT ? OFFSET ?)"
+                   f" ORDER BY {order_sql}")
+            params = [*params, max(0, int(limit)), offset]
         rows = conn.execute(sql, params).fetchall()
         return [_row_to_sample(r) for r in rows], total
 
