@@ -1,0 +1,98 @@
+"""``python -m cft eval``: evaluate a model (or run it as a critic, or pick a run's best checkpoint).
+
+    python -m cft eval --model embedded --benchmark gsm8k --limit 200
+    python -m cft eval --adapter cft-1 --benchmark math500 --limit 100 --name cft1-math
+    python -m cft eval --adapter cft-1 --critic champ --limit 100
+    python -m cft eval --select-checkpoint cft-1 --benchmark math500 --limit 50
+    python -m cft eval --model embedded --benchmark gsm8k --background   # a job; watch it in the Compare tab
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("eval", help="evaluate a model on a math benchmark (or as a critic)", description=__doc__,
+                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None, help="embedded (default), a local model dir or a Hub id")
+    p.add_argument("--adapter", default=None, help="a run name, RUN/checkpoint-N, or a PEFT adapter dir")
+    p.add_argument("--benchmark", default=None, help="gsm8k, math500, minerva, champ, ... or a .jsonl (default gsm8k)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate a seeded subset of this many problems")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", default="", help="eval name under workspace/evals (default from model/benchmark/limit); "
+                                              "the same name resumes")
+    p.add_argument("--max-new-tokens", type=int, default=1024)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--sample", action="store_true", help="sample (temperature 0.7) instead of the paper's greedy decoding")
+    p.add_argument("--critic", default=None, metavar="SOURCE",
+                   help="critic mode: 'champ' (CHAMP's GPT/PaLM solutions) or 'dataset:NAME' (store samples)")
+    p.add_argument("--select-checkpoint", default=None, metavar="RUN",
+                   help="evaluate every checkpoint of RUN on --benchmark (default math500) and mark the best")
+    p.add_argument("--background", action="store_true", help="start a background job and return")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from cft import evaluate
+
+    if args.select_checkpoint:
+        bars: dict = {}
+
+        def progress(ckpt, done, total, correct):
+            bar = bars.get(ckpt) or bars.setdefault(ckpt, tqdm(total=total, desc=ckpt, unit="problem"))
+            bar.n = done
+            bar.set_postfix(correct=correct)
+            bar.refresh()
+
+        record = evaluate.select_checkpoint(args.select_checkpoint, model=args.model, benchmark=args.benchmark or "math500",
+                                            limit=args.limit or 100, seed=args.seed, max_new_tokens=args.max_new_tokens,
+                                            batch_size=args.batch_size, progress=progress)
+        for bar in bars.values():
+            bar.close()
+        for c in record["candidates"]:
+            print(f"{c['checkpoint']:>20}: {100 * c['accuracy']:.1f}% ({c['correct']}/{c['n']})")
+        print(f"best: {record['best']['checkpoint']} -> {record['best']['path']}")
+        return 0
+
+    if args.critic:
+        from cft.critic import CriticConfig, format_summary, run_critic
+
+        config = CriticConfig(name=args.name, model=args.model, adapter=args.adapter, benchmark=args.critic,
+                              limit=args.limit, seed=args.seed, max_new_tokens=args.max_new_tokens,
+                              batch_size=args.batch_size, greedy=not args.sample)
+        runner, describe = run_critic, format_summary
+    else:
+        config = evaluate.EvalConfig(name=args.name, model=args.model, adapter=args.adapter,
+                                     benchmark=args.benchmark or "gsm8k", limit=args.limit, seed=args.seed,
+                                     max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
+                                     greedy=not args.sample)
+        runner = evaluate.run_eval
+
+        def describe(s):
+            return (f"{s['label']} on {s['benchmark']}: {evaluate.format_accuracy(s)} ({s['correct']}/{s['n']}; "
+                    f"{s['timed_out']} grading timeouts, {s['no_answer']} without an answer) in {s['seconds']:.0f} s")
+
+    if args.background:
+        job = evaluate.launch(config)
+        print(f"started {config.name} (pid {job.status().get('pid')}); progress in {job.progress_path}")
+        return 0
+
+    bar = tqdm(desc=config.name, unit="problem")
+
+    def progress(done, total, correct):
+        bar.total = total
+        bar.n = done
+        bar.set_postfix(correct=correct)
+        bar.refresh()
+
+    try:
+        summary = runner(config, progress=progress)
+    finally:
+        bar.close()
+    print(json.dumps(summary, indent=2))
+    print(describe(summary))
+    print(f"results: {evaluate.eval_dir(config.name) / 'results.jsonl'}")
+    return 0

@@ -1,0 +1,203 @@
+"""Critic mode: can the model judge a solution? What CFT teaches, measured directly.
+
+The model is asked exactly as CFT trained it (cft.prompts.critic_messages) to critique a (question, solution)
+pair whose correctness is known, and its verdict is parsed from the ``Conclusion: right/wrong`` line
+(cft.samples.parse_verdict). Pairs come from
+
+- ``champ``: CHAMP's real GPT-3.5 / GPT-4 / PaLM-2 solutions (cft.benchmarks.champ_solutions). Where an item
+  carries no correctness label, its final answer is graded against CHAMP's answer with cft.grading;
+- ``dataset:NAME``: samples of a store dataset whose verdict is right or wrong (reviewed ones first), the
+  verdicts serving as labels.
+
+Reported: accuracy of the verdicts (an unparseable verdict counts as a miss), precision/recall/F1 on the
+``wrong`` class (catching wrong solutions is the point), and the unknown rate. The results file and summary
+live in ``evals/<name>/`` like an ordinary eval, with ``kind: critic``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from cft import evaluate
+from cft.errors import UserError
+from cft.evaluate import EvalConfig, read_results, read_summary, wilson_interval
+
+KIND = "critic"
+
+
+@dataclass
+class CriticConfig(EvalConfig):
+    """A critic job: ``benchmark`` names the pair source, ``champ`` or ``dataset:NAME``."""
+
+    benchmark: str = "champ"
+    kind: str = KIND
+
+    def __post_init__(self) -> None:
+        if not (self.benchmark == "champ" or self.benchmark.startswith("dataset:")):
+            raise UserError(f"critic source must be 'champ' or 'dataset:NAME', got {self.benchmark!r}")
+        super().__post_init__()
+
+
+@dataclass
+class Pair:
+    id: str
+    question: str
+    solution: str
+    label: str | None  # "right" / "wrong"; None: grade `solution` against `answer`
+    answer: str | None = None
+    source: str = ""
+    graded_text: str | None = None  # what is graded against ``answer`` when there is no label (default: solution)
+
+
+def champ_pairs() -> list[Pair]:
+    """CHAMP's model solutions as pairs (solutions CHAMP recorded as API errors, e.g. truncated, are left out).
+
+    The 540 solutions with a human first-wrong-step annotation carry their label; the others are labelled later,
+    after subsetting, by grading the model's one-sentence final answer (CHAMP's follow-up turn) against CHAMP's.
+    """
+    from cft.benchmarks import champ_solutions, load_benchmark
+
+    questions = {p.id: p.question for p in load_benchmark("champ")}
+    pairs = []
+    for s in champ_solutions():
+        if s.error or not s.text:
+            continue
+        label = None if s.correct is None else ("right" if s.correct else "wrong")
+        pairs.append(Pair(id=f"{s.problem_id}|{s.model}|{s.setting}", question=questions[s.problem_id],
+                          solution=s.text, label=label, answer=s.answer, graded_text=s.summary or s.text,
+                          source=f"{s.model} ({'human label' if label else 'graded'})"))
+    return pairs
+
+
+def dataset_pairs(dataset: str) -> list[Pair]:
+    """Store samples with a right/wrong verdict; reviewed ones first (a human checked their label)."""
+    from cft.store import Store
+
+    store = Store()
+    if dataset not in {d["name"] for d in store.datasets()}:
+        raise UserError(f"critic source dataset:{dataset}: no such dataset in the sample store")
+    reviewed, other = [], []
+    for s in store.iter_samples(dataset, verdict=["right", "wrong"]):
+        if s.status == "discarded" or not s.response:
+            continue
+        pair = Pair(id=str(s.key or s.id), question=s.question, solution=s.response, label=s.verdict,
+                    answer=s.reference_answer, source=s.status)
+        (reviewed if s.status == "reviewed" else other).append(pair)
+    return reviewed + other
+
+
+def load_pairs(source: str, *, limit: int | None, seed: int, grading_timeout: float = 5.0) -> list[Pair]:
+    pairs = champ_pairs() if source == "champ" else dataset_pairs(source.split(":", 1)[1])
+    if limit is not None and limit < len(pairs):
+        if source == "champ":  # a seeded subset across all problems and solver models, not the first problems only
+            pairs = random.Random(seed).sample(pairs, limit)
+        else:
+            pairs = pairs[:limit]  # reviewed first
+    unlabeled = [p for p in pairs if p.label is None]
+    if unlabeled:
+        from cft.grading import grade_many
+
+        missing = [p for p in unlabeled if not p.answer]
+        if missing:
+            raise UserError(f"critic pair {missing[0].id}: no correctness label and no reference answer to grade against")
+        grades = grade_many([(str(p.answer), p.graded_text or p.solution) for p in unlabeled], timeout=grading_timeout)
+        for p, g in zip(unlabeled, grades):
+            p.label = "right" if g.correct else "wrong"
+    if not pairs:
+        raise UserError(f"critic source {source!r}: no (question, solution) pairs with a known right/wrong label")
+    return pairs
+
+
+def critic_metrics(rows: list[dict]) -> dict:
+    """Verdict accuracy (unknown = miss), precision/recall/F1 on ``wrong``, unknown rate, confusion counts."""
+    n = len(rows)
+    correct = sum(1 for r in rows if r["verdict"] == r["label"])
+    tp = sum(1 for r in rows if r["label"] == "wrong" and r["verdict"] == "wrong")
+    fp = sum(1 for r in rows if r["label"] == "right" and r["verdict"] == "wrong")
+    fn = sum(1 for r in rows if r["label"] == "wrong" and r["verdict"] != "wrong")
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    lo, hi = wilson_interval(correct, n)
+    confusion = {f"{lab}->{ver}": sum(1 for r in rows if r["label"] == lab and r["verdict"] == ver)
+                 for lab in ("right", "wrong") for ver in ("right", "wrong", "unknown")}
+    return {
+        "n": n, "correct": correct, "accuracy": correct / n if n else 0.0, "ci95": [lo, hi],
+        "wrong_precision": precision, "wrong_recall": recall, "wrong_f1": f1,
+        "unknown": sum(1 for r in rows if r["verdict"] == "unknown"),
+        "unknown_rate": sum(1 for r in rows if r["verdict"] == "unknown") / n if n else 0.0,
+        "labels": {lab: sum(1 for r in rows if r["label"] == lab) for lab in ("right", "wrong")},
+        "confusion": confusion,
+    }
+
+
+def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None] | None = None,
+               stop_after: int | None = None, model_and_tokenizer=None) -> dict:
+    """Run (or resume) a critic eval; returns the summary, also written to summary.json."""
+    from cft.models import generate
+    from cft.prompts import critic_messages, render
+    from cft.samples import parse_verdict
+
+    job = evaluate._prepare_dir(config)
+    results_path = job.path / "results.jsonl"
+    started = time.time()
+    pairs = load_pairs(config.benchmark, limit=config.limit, seed=config.seed, grading_timeout=config.grading_timeout)
+    wanted = {p.id for p in pairs}
+    done_rows = [r for r in read_results(results_path) if str(r.get("id")) in wanted]
+    done_ids = {str(r["id"]) for r in done_rows}
+    todo = [p for p in pairs if p.id not in done_ids]
+    if stop_after is not None:
+        todo = todo[: max(0, stop_after)]
+    total, done = len(pairs), len(done_rows)
+    correct = sum(1 for r in done_rows if r.get("correct"))
+    previous_seconds = float((read_summary(config.name) or {}).get("seconds", 0.0))
+
+    def report():
+        job.write_progress(done, total, correct=correct)
+        if progress is not None:
+            progress(done, total, correct)
+
+    report()
+    if todo:
+        model, tokenizer = model_and_tokenizer or evaluate._load(config)
+        temperature = 0.0 if config.greedy else config.temperature
+        for start in range(0, len(todo), config.batch_size):
+            batch = todo[start:start + config.batch_size]
+            prompts = [render(tokenizer, critic_messages(p.question, p.solution)) for p in batch]
+            outputs = generate(model, tokenizer, prompts, max_new_tokens=config.max_new_tokens, temperature=temperature,
+                               top_p=config.top_p, batch_size=config.batch_size, seed=config.seed)
+            rows = []
+            for p, out in zip(batch, outputs):
+                verdict = parse_verdict(out)
+                rows.append({"id": p.id, "question": p.question, "solution": p.solution, "source": p.source,
+                             "label": p.label, "output": out, "verdict": verdict, "correct": verdict == p.label})
+            evaluate._append_rows(results_path, rows)
+            done += len(rows)
+            correct += sum(r["correct"] for r in rows)
+            report()
+    rows = [r for r in read_results(results_path) if str(r.get("id")) in wanted]
+    summary = evaluate.summarize(rows, total=total, seconds=previous_seconds + time.time() - started, config=config)
+    summary.update(critic_metrics(rows))
+    summary.pop("timed_out", None)
+    summary.pop("no_answer", None)
+    (job.path / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def format_summary(summary: dict) -> str:
+    return (f"critic {summary['label']} on {summary['benchmark']}: verdict accuracy "
+            f"{evaluate.format_accuracy(summary)} (n={summary['n']}), F1 on wrong {summary['wrong_f1']:.3f} "
+            f"(P {summary['wrong_precision']:.3f} / R {summary['wrong_recall']:.3f}), unknown {100 * summary['unknown_rate']:.1f}%")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return evaluate.job_main(argv, CriticConfig.load, run_critic)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

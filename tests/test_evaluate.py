@@ -1,0 +1,195 @@
+"""Evaluation end to end with a tiny random model: results, summary, interruption and resume, checkpoints.
+
+The checkpoint-selection test builds its situation honestly: two real LoRA checkpoints trained (a few steps,
+really) to answer "7" and then "8", evaluated for real on a benchmark whose answers are all 7.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from cft import evaluate, jobs
+from cft.errors import UserError
+from cft.evaluate import EvalConfig
+
+
+def train_adapter_checkpoints(base_dir: Path, out: Path, plan: list[tuple[str, str]], steps: int = 8) -> None:
+    """Train one LoRA adapter on ``base_dir`` in stages; after stage i save it to ``out/<name_i>``.
+
+    Each stage teaches the model to answer every question with the one token ``target`` (empty: no training,
+    the LoRA is the identity). A random 2-layer model learns one token in a few steps; the eval reads it back with
+    max_new_tokens=1.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    from cft.prompts import eval_messages, render
+
+    torch.manual_seed(0)
+    tok = AutoTokenizer.from_pretrained(base_dir)
+    model = get_peft_model(LlamaForCausalLM.from_pretrained(base_dir),
+                           LoraConfig(r=8, lora_alpha=32, target_modules="all-linear", lora_dropout=0.0))
+    prompt = tok(render(tok, eval_messages("What is 3 + 4?")), add_special_tokens=False)["input_ids"]
+    for name, target in plan:
+        if target:
+            t = tok(target, add_special_tokens=False)["input_ids"]
+            ids = torch.tensor([prompt + t])
+            labels = torch.tensor([[-100] * len(prompt) + t])
+            opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-2)
+            model.train()
+            for _ in range(steps):
+                model(input_ids=ids, labels=labels).loss.backward()
+                opt.step()
+                opt.zero_grad()
+            model.eval()
+        model.save_pretrained(out / name)
+
+
+@pytest.fixture(scope="module")
+def trained_checkpoints(tiny_model_dir, tmp_path_factory) -> Path:
+    """checkpoint-10 answers 7; checkpoint-20 (trained further, towards 8) answers 8; adapter/ = checkpoint-20."""
+    out = tmp_path_factory.mktemp("ckpts")
+    train_adapter_checkpoints(tiny_model_dir, out, [("checkpoint-10", "7"), ("checkpoint-20", "8")])
+    return out
+
+
+def sevens_benchmark(path: Path, n: int = 4) -> Path:
+    with open(path, "w") as fh:
+        for i, q in enumerate(["What is 3 + 4?", "What is 10 - 3?", "How many days in a week?", "What is 14 / 2?",
+                               "What is 1 + 6?", "What is 2 + 5?"][:n]):
+            fh.write(json.dumps({"id": f"seven-{i}", "question": q, "answer": "7"}) + "\n")
+    return path
+
+
+def install_run(ckpts: Path, cft_home: Path, run: str = "cft-toy") -> Path:
+    run_dir = cft_home / "runs" / run
+    for name in ("checkpoint-10", "checkpoint-20"):
+        shutil.copytree(ckpts / name, run_dir / "checkpoints" / name)
+    shutil.copytree(ckpts / "checkpoint-20", run_dir / "adapter")
+    return run_dir
+
+
+def test_wilson_interval_known_values():
+    lo, hi = evaluate.wilson_interval(5, 10)
+    assert (round(lo, 3), round(hi, 3)) == (0.237, 0.763)
+    lo, hi = evaluate.wilson_interval(0, 10)
+    assert lo == 0.0 and round(hi, 3) == 0.278  # stays inside [0, 1] where the normal approximation would not
+    assert evaluate.wilson_interval(0, 0) == (0.0, 0.0)
+
+
+def test_eval_end_to_end_interrupted_and_resumed(tiny_model_dir, cft_home):
+    config = EvalConfig(name="tiny-gsm8k", model=str(tiny_model_dir), benchmark="gsm8k", limit=6, max_new_tokens=8,
+                        batch_size=2)
+    first = evaluate.run_eval(config, stop_after=3)  # interrupted after 3 problems
+    assert first["n"] == 3 and not first["complete"]
+    results = cft_home / "evals" / "tiny-gsm8k" / "results.jsonl"
+    # A job killed mid-write leaves a torn last line: it must be ignored and its problem redone.
+    with open(results, "a") as fh:
+        fh.write('{"id": "torn", "question": "half a li')
+    seen = []
+    summary = evaluate.run_eval(config, progress=lambda d, t, c: seen.append(d))
+    rows = evaluate.read_results("tiny-gsm8k")
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)) == 6
+    assert seen[0] == 3 and seen[-1] == 6  # resumed where it stopped, nothing generated twice
+    for r in rows:
+        assert set(r) >= {"id", "question", "reference", "output", "extracted", "correct", "timed_out"}
+        assert isinstance(r["correct"], bool)
+    assert summary["n"] == 6 and summary["complete"]
+    assert summary["correct"] == sum(r["correct"] for r in rows)
+    assert summary["accuracy"] == pytest.approx(summary["correct"] / 6)
+    lo, hi = summary["ci95"]
+    assert 0.0 <= lo <= summary["accuracy"] <= hi <= 1.0
+    on_disk = json.loads((results.parent / "summary.json").read_text())
+    assert on_disk["n"] == 6 and on_disk["benchmark"] == "gsm8k" and on_disk["model"] == str(tiny_model_dir)
+    # The same name with a different setup is refused rather than mixed into the same results file.
+    with pytest.raises(UserError, match="max_new_tokens"):
+        evaluate.run_eval(EvalConfig(name="tiny-gsm8k", model=str(tiny_model_dir), benchmark="gsm8k", limit=6,
+                                     max_new_tokens=9, batch_size=2))
+
+
+def test_background_eval_killed_then_resumed(tiny_model_dir, cft_home):
+    config = EvalConfig(name="bg", model=str(tiny_model_dir), benchmark="gsm8k", limit=10, max_new_tokens=16, batch_size=1)
+    job = evaluate.launch(config)
+    results = job.path / "results.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(evaluate.read_results(results)) < 2:
+        time.sleep(0.05)
+    assert jobs.stop(job, signal.SIGKILL), "the job finished before it could be killed"
+    status = jobs.wait(job, timeout=30)
+    assert status["state"] == "failed"  # killed without a word: the pid check marks it
+    partial = len(evaluate.read_results(results))
+    assert 2 <= partial < 10
+    evaluate.launch(config)  # the same config resumes
+    status = jobs.wait(job, timeout=180)
+    assert status["state"] == "completed", job.log_tail()
+    rows = evaluate.read_results(results)
+    raw_ids = [json.loads(line)["id"] for line in results.read_text().splitlines() if line.strip().endswith("}")]
+    assert len(raw_ids) == len(set(raw_ids)) == 10  # no problem written twice
+    assert status["summary"]["n"] == 10 and len(rows) == 10
+    assert job.progress()["done"] == 10
+
+
+def test_checkpoint_selection_picks_the_most_accurate(trained_checkpoints, tmp_path, cft_home, tiny_model_dir):
+    run_dir = install_run(trained_checkpoints, cft_home)
+    bench = sevens_benchmark(tmp_path / "sevens.jsonl", n=4)
+    record = evaluate.select_checkpoint("cft-toy", benchmark=str(bench), limit=None, max_new_tokens=1, batch_size=4)
+    by_name = {c["checkpoint"]: c for c in record["candidates"]}
+    assert by_name["checkpoint-10"]["accuracy"] == 1.0   # answers 7: right
+    assert by_name["checkpoint-20"]["accuracy"] == 0.0   # the later step answers 8: wrong
+    assert record["best"]["checkpoint"] == "checkpoint-10"  # the best, not the last
+    saved = json.loads((run_dir / "best_checkpoint.json").read_text())
+    assert saved["best"]["path"] == str(run_dir / "checkpoints" / "checkpoint-10")
+    # Each checkpoint's eval is an ordinary eval, listed for the Compare tab.
+    names = {e["name"] for e in evaluate.list_evals()}
+    assert {c["eval"] for c in record["candidates"]} <= names
+
+
+def test_adapter_by_run_name_and_errors(trained_checkpoints, cft_home, tmp_path):
+    run_dir = install_run(trained_checkpoints, cft_home)
+    assert evaluate.resolve_adapter("cft-toy") == (run_dir / "adapter").resolve()
+    assert evaluate.resolve_adapter("cft-toy/checkpoint-10") == (run_dir / "checkpoints" / "checkpoint-10").resolve()
+    with pytest.raises(UserError, match="no-such-run"):
+        evaluate.resolve_adapter("no-such-run")
+    with pytest.raises(UserError, match="checkpoint-99"):
+        evaluate.resolve_adapter("cft-toy/checkpoint-99")
+    assert evaluate.model_label(None, str(run_dir / "checkpoints" / "checkpoint-10")) == "cft-toy/checkpoint-10"
+    # An eval of a run by name: the adapter's base model is loaded under it.
+    bench = sevens_benchmark(tmp_path / "sevens.jsonl", n=2)
+    s = evaluate.run_eval(EvalConfig(adapter="cft-toy", benchmark=str(bench), max_new_tokens=1, batch_size=2))
+    assert s["label"] == "cft-toy" and s["n"] == 2 and s["correct"] == 0  # the final adapter answers 8
+    with pytest.raises(UserError, match="name"):
+        EvalConfig(name="../escape")
+
+
+def test_cli_eval_prints_summary(tiny_model_dir, cft_home, capsys):
+    from cft.__main__ import main
+
+    code = main(["eval", "--model", str(tiny_model_dir), "--benchmark", "gsm8k", "--limit", "2", "--max-new-tokens", "4",
+                 "--name", "cli"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert '"n": 2' in out and "on gsm8k" in out
+    assert len(evaluate.read_results("cli")) == 2
+    assert main(["eval", "--adapter", "nope", "--limit", "1"]) == 2  # a UserError, printed as one line
+
+
+@pytest.mark.slow
+def test_embedded_smollm2_on_20_gsm8k_problems(cft_home):
+    """The real embedded model, 20 GSM8K problems, max_new_tokens 256 (about 2-4 min on 2 shared cores)."""
+    start = time.time()
+    summary = evaluate.run_eval(EvalConfig(name="smol-gsm8k-20", model="embedded", benchmark="gsm8k", limit=20,
+                                           max_new_tokens=256, batch_size=10))
+    rows = evaluate.read_results("smol-gsm8k-20")
+    assert summary["n"] == 20 and len(rows) == 20
+    # A real model writes real reasoning: most outputs contain an extractable answer.
+    assert sum(1 for r in rows if r["extracted"]) >= 15
+    assert summary["correct"] == sum(r["correct"] for r in rows)
+    print(f"embedded SmolLM2 on 20 GSM8K problems: {evaluate.format_accuracy(summary)} in {time.time() - start:.0f} s")
