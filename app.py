@@ -20,6 +20,7 @@ TABS = [
     ("Data", "data"),
     ("Generate", "generate"),
     ("Train", "train"),
+    ("Compare", "compare"),
     ("About", "about"),
 ]
 

@@ -1,0 +1,161 @@
+"""Compare tab: base, SFT and CFT models side by side; the accuracy table; what CFT fixed and broke; votes.
+
+Widgets and wiring only: every handler is a cft.compare / cft.evaluate function.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import gradio as gr
+
+from cft import compare
+from cft.errors import UserError
+
+
+def _ui(fn):
+    """Show a UserError as a Gradio error toast (naming the bad input) instead of a generic 'Error'."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except UserError as exc:
+                raise gr.Error(str(exc)) from exc
+        return gen
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            raise gr.Error(str(exc)) from exc
+    return call
+
+
+def _problem_fields(p: dict):
+    return p["benchmark"] or gr.update(), p["id"], p["question"], p["reference"]
+
+
+def _choices():
+    labels = compare.model_labels()
+    evals = compare.eval_names()
+    return (gr.update(choices=labels), gr.update(choices=[""] + labels), gr.update(choices=[""] + labels),
+            gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals),
+            gr.update(choices=labels))
+
+
+def build() -> dict:
+    labels = compare.model_labels()
+    benches = compare.benchmark_names()
+    evals = compare.eval_names()
+    md = dict(latex_delimiters=compare.LATEX_DELIMITERS, sanitize_html=True)
+
+    gr.Markdown("Answers stream side by side, the models stepped in turn. The paper's prompt, greedy decoding.")
+    with gr.Row():
+        model_a = gr.Dropdown(labels, value=labels[0] if labels else None, label="Model A", elem_id="cmp-model-a")
+        model_b = gr.Dropdown([""] + labels, value="", label="Model B", elem_id="cmp-model-b")
+        model_c = gr.Dropdown([""] + labels, value="", label="Model C (optional)", elem_id="cmp-model-c")
+        refresh = gr.Button("↻ Refresh lists", size="sm", scale=0)
+    with gr.Row():
+        bench = gr.Dropdown(benches, value="gsm8k" if "gsm8k" in benches else None, label="Benchmark", elem_id="cmp-bench")
+        pid = gr.Textbox(label="Problem id", elem_id="cmp-pid")
+        open_id = gr.Button("Open id", size="sm")
+        rand = gr.Button("Random", size="sm", elem_id="cmp-random")
+    with gr.Row():
+        dis_a = gr.Dropdown(evals, label="Eval 1 (for disagreements)")
+        dis_b = gr.Dropdown(evals, label="Eval 2")
+        disagree = gr.Button("Where the models disagree", size="sm")
+    question = gr.Textbox(label="Question (pick one above or type your own)", lines=3, elem_id="cmp-question")
+    with gr.Row():
+        reference = gr.Textbox(label="Reference answer (optional for typed questions)", elem_id="cmp-reference")
+        max_new = gr.Slider(1, 2048, value=512, step=1, label="max new tokens", elem_id="cmp-max-new")
+    run = gr.Button("Answer side by side", variant="primary", elem_id="cmp-run")
+
+    headers, answers, marks = [], [], []
+    with gr.Row(equal_height=False):
+        for i, slot in enumerate(compare.SLOT_NAMES):
+            with gr.Column(elem_classes=["cmp-slot"]):
+                headers.append(gr.Markdown(compare.slot_header(i, None), elem_id=f"cmp-head-{slot.lower()}"))
+                answers.append(gr.Markdown("", elem_id=f"cmp-answer-{slot.lower()}", elem_classes=["cmp-answer"],
+                                           max_height=520, **md))
+                marks.append(gr.Markdown("", elem_id=f"cmp-mark-{slot.lower()}"))
+    labels_state, problem_state, answers_state = gr.State([]), gr.State({}), gr.State([])
+    with gr.Row():
+        vote_buttons = [gr.Button(v, size="sm", elem_id=f"cmp-vote-{i}") for i, v in enumerate(compare.VOTES)]
+    vote_status = gr.Markdown(elem_id="cmp-vote-status")
+
+    with gr.Accordion("Accuracy across evals", open=True):
+        table = gr.Dataframe(compare.aggregate_table(), headers=compare.AGGREGATE_HEADERS, interactive=False,
+                             elem_id="cmp-table")
+        critic_tbl = gr.Dataframe(compare.critic_table(), headers=compare.CRITIC_HEADERS, interactive=False,
+                                  label="Critic mode (can the model judge a solution?)")
+        refresh_tables = gr.Button("↻ Refresh tables", size="sm")
+
+    with gr.Accordion("What CFT fixed and broke", open=False):
+        with gr.Row():
+            base_eval = gr.Dropdown(evals, label="Baseline eval (base or SFT)", elem_id="cmp-base-eval")
+            cft_eval = gr.Dropdown(evals, label="CFT eval", elem_id="cmp-cft-eval")
+            diff_btn = gr.Button("Diff", size="sm", elem_id="cmp-diff")
+        diff_note = gr.Markdown(elem_id="cmp-diff-note")
+        fixed = gr.Dataframe(headers=compare.DIFF_HEADERS, interactive=False, label="CFT fixed", elem_id="cmp-fixed")
+        broke = gr.Dataframe(headers=compare.DIFF_HEADERS, interactive=False, label="CFT broke", elem_id="cmp-broke")
+
+    with gr.Accordion("Run an evaluation (background job)", open=False):
+        with gr.Row():
+            ev_model = gr.Dropdown(labels, value=labels[0] if labels else None, label="Model")
+            ev_bench = gr.Dropdown(benches, value="gsm8k" if "gsm8k" in benches else None, label="Benchmark",
+                                   allow_custom_value=True)
+            ev_limit = gr.Number(value=100, precision=0, label="Problems (empty: all)")
+            ev_tokens = gr.Number(value=1024, precision=0, label="max new tokens")
+            ev_batch = gr.Number(value=8, precision=0, label="batch size")
+        with gr.Row():
+            ev_name = gr.Textbox(label="Name (same name resumes)")
+            ev_critic = gr.Checkbox(label="Critic mode (CHAMP, or dataset:NAME as benchmark)")
+            ev_start = gr.Button("Start eval", variant="primary", size="sm")
+            ev_stop = gr.Button("Stop", size="sm")
+        ev_status = gr.Markdown()
+        ev_jobs = gr.Dataframe(compare.jobs_table(), headers=compare.JOB_HEADERS, interactive=False)
+        timer = gr.Timer(3.0)
+
+    # ------------------------------------------------------------------------------------------ wiring
+    problem_out = [bench, pid, question, reference]
+    open_id.click(_ui(lambda b, i: _problem_fields(compare.problem_by_id(b, i))), [bench, pid], problem_out,
+                  api_name="compare_open_id")
+    pid.submit(_ui(lambda b, i: _problem_fields(compare.problem_by_id(b, i))), [bench, pid], problem_out)
+    rand.click(_ui(lambda b: _problem_fields(compare.random_problem(b))), [bench], problem_out, api_name="compare_random")
+    disagree.click(_ui(lambda a, b: _problem_fields(compare.disagreement_problem(a, b))), [dis_a, dis_b], problem_out,
+                   api_name="compare_disagree")
+
+    run_inputs = [model_a, model_b, model_c, bench, pid, question, reference, max_new]
+    run_outputs = [*headers, *answers, *marks, labels_state, problem_state, answers_state]
+    run.click(_ui(compare.side_by_side_view), run_inputs, run_outputs, api_name="compare_run")
+
+    for button, vote in zip(vote_buttons, compare.VOTES):
+        button.click(_ui(lambda l, p, a, _v=vote: f"Recorded **{_v}** ({compare.vote_summary()})"
+                         if compare.record_vote(_v, l, p, a) else ""),
+                     [labels_state, problem_state, answers_state], vote_status,
+                     api_name="compare_vote_" + vote.replace(" ", "_"))
+
+    refresh.click(_choices, None, [model_a, model_b, model_c, dis_a, dis_b, base_eval, cft_eval, ev_model])
+    refresh_tables.click(lambda: (compare.aggregate_table(), compare.critic_table()), None, [table, critic_tbl],
+                         api_name="compare_tables")
+
+    diff_btn.click(_ui(compare.diff_tables), [base_eval, cft_eval], [fixed, broke, diff_note], api_name="compare_diff")
+
+    def open_row(cand, base, evt: gr.SelectData):
+        row = evt.row_value
+        return (*_problem_fields(compare.problem_from_eval(cand, row[0])),
+                compare.eval_models(base) or gr.update(), compare.eval_models(cand) or gr.update())
+
+    for frame in (fixed, broke):
+        frame.select(_ui(open_row), [cft_eval, base_eval], [*problem_out, model_a, model_b]).then(
+            _ui(compare.side_by_side_view), run_inputs, run_outputs)
+
+    ev_start.click(_ui(compare.start_eval), [ev_model, ev_bench, ev_limit, ev_tokens, ev_batch, ev_name, ev_critic],
+                   ev_status, api_name="compare_start_eval")
+    ev_stop.click(_ui(compare.stop_eval), [ev_name], ev_status)
+    timer.tick(compare.jobs_table, None, ev_jobs)
+
+    return {"model_a": model_a, "model_b": model_b, "question": question, "run": run, "table": table}
