@@ -131,8 +131,13 @@ def load_questions(config: GenerateConfig, store=None) -> list[Question]:
 
     problems = benchmarks.load_benchmark(source, limit=int(config.n_questions), seed=int(config.seed))
     tag = Path(source).stem if source.endswith((".jsonl", ".json")) else source
-    return [Question(str(p.id), p.question, None if p.answer is None else str(p.answer), p.solution, tag)
-            for p in problems]
+    out = []
+    for p in problems:
+        qid = str(p.id)
+        if qid.startswith(f"{p.benchmark or tag}/"):  # registry ids are "<benchmark>/<n>": the key adds the source
+            qid = qid.split("/", 1)[1]
+        out.append(Question(qid, p.question, None if p.answer is None else str(p.answer), p.solution, tag))
+    return out
 
 
 def _dataset_questions(name: str, config: GenerateConfig, store) -> list[Question]:

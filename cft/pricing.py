@@ -96,3 +96,13 @@ class Usage:
     def as_dict(self) -> dict:
         return {"tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "requests": self.requests,
                 "cost": round(self.cost, 6), "priced": self.price is not None}
+
+
+def save_prices_text(text: str) -> str:
+    """Save a price table typed as JSON (the Generate tab's editor); a message saying where."""
+    try:
+        table = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise UserError(f"prices: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    table = save_prices(table)
+    return f"Saved {len(table)} price(s) to {prices_path()}."

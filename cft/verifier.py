@@ -80,13 +80,17 @@ def split_steps(text: str) -> list[tuple[int, int]]:
 
 
 def format_number(value: Any) -> str:
-    """A value as a person writes it: 24, 0.5, 2/3 (a repeating decimal stays a fraction)."""
+    """A value as a person writes it: 24, 0.5, 2/3 (a repeating decimal stays a fraction, floats round)."""
     if value is None:
         return "?"
     if isinstance(value, bool):
         return str(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return f"{value:.8g}"  # 0.1 + 0.2 reads 0.3, and 5/6 reads 0.83333333
     try:
-        frac = Fraction(value) if not isinstance(value, Fraction) else value
+        frac = value if isinstance(value, Fraction) else Fraction(value)
     except (TypeError, ValueError):
         return str(value)
     if frac.denominator == 1:
@@ -96,8 +100,7 @@ def format_number(value: Any) -> str:
         while den % p == 0:
             den //= p
     if den == 1:  # a terminating decimal: write it out exactly
-        text = f"{float(frac):.10f}".rstrip("0").rstrip(".")
-        return text
+        return f"{float(frac):.10f}".rstrip("0").rstrip(".")
     return f"{frac.numerator}/{frac.denominator}"
 
 

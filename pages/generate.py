@@ -11,9 +11,8 @@ import json
 
 import gradio as gr
 
-from cft import generate
+from cft import generate, pricing
 from cft.errors import UserError
-from cft.pricing import load_prices
 
 
 def _user_errors(fn):
@@ -50,7 +49,7 @@ def build() -> dict:
             gr.Markdown("### Teacher")
             w["teacher"] = gr.Radio(list(generate.TEACHERS), value=d.teacher,
                                     label="verifier: offline, exact answer check | openai: any OpenAI-compatible API")
-            with gr.Group():
+            with gr.Group(visible=d.teacher == "openai") as endpoint:
                 with gr.Row():
                     w["base_url"] = gr.Textbox(d.base_url, label="Base URL", placeholder="http://127.0.0.1:8080/v1")
                     w["model"] = gr.Textbox(d.model, label="Model", placeholder="gpt-4o")
@@ -62,8 +61,10 @@ def build() -> dict:
                     w["concurrency"] = gr.Number(d.concurrency, precision=0, label="Concurrency")
                     w["timeout"] = gr.Number(d.timeout, label="Timeout (s)")
                     w["max_retries"] = gr.Number(d.max_retries, precision=0, label="Max retries")
-                test = gr.Button("Test connection", size="sm")
-                w["prices"] = gr.Code(json.dumps(load_prices(), indent=1), language="json", lines=6,
+                with gr.Row():
+                    test = gr.Button("Test connection", size="sm")
+                    save_prices = gr.Button("Save prices", size="sm")
+                w["prices"] = gr.Code(json.dumps(pricing.load_prices(), indent=1), language="json", lines=6,
                                       label="Prices, USD per 1M tokens (edit for your provider)")
             w["dataset"] = gr.Textbox(d.dataset, label="Target dataset (appears in the Data tab)")
             launch = gr.Button("Launch", variant="primary", elem_id="generate-launch")
@@ -82,8 +83,13 @@ def build() -> dict:
                  inputs=[api_key, *form], outputs=message, api_name="launch_generation")
     test.click(_user_errors(generate.connection_message), inputs=[w["base_url"], w["model"], api_key, w["timeout"]],
                outputs=message, api_name="test_connection")
+    save_prices.click(_user_errors(pricing.save_prices_text), inputs=w["prices"], outputs=message,
+                      api_name="save_prices")
     stop.click(_user_errors(generate.stop_job), inputs=job, outputs=message, api_name="stop_generation")
     resume.click(_user_errors(generate.resume_job), inputs=[job, api_key], outputs=message, api_name="resume_generation")
+
+    w["teacher"].change(lambda kind: gr.update(visible=kind == "openai"), inputs=w["teacher"], outputs=endpoint,
+                        api_visibility="private")
 
     def refresh(selected):
         view = generate.job_view(selected)
