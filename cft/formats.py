@@ -64,9 +64,10 @@ class RowError:
     line: int  # JSONL/CSV: the file line; JSON/Parquet/HF: the 1-based record number; 0: the whole file
     field: str
     reason: str
+    unit: str = "line"  # "line" or "record": what ``line`` counts
 
     def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else "file"
+        where = f"{self.unit} {self.line}" if self.line else "file"
         return f"{where}, field {self.field!r}: {self.reason}" if self.field else f"{where}: {self.reason}"
 
 
@@ -315,7 +316,9 @@ def _from_alpaca(record: dict) -> Sample:
 
 
 def _from_messages(record: dict) -> Sample:
-    messages = record.get("messages")
+    if "messages" not in record:
+        raise _BadRow("messages", "missing")
+    messages = record["messages"]
     if not isinstance(messages, list):
         raise _BadRow("messages", f"wrong type: expected a list of {{role, content}}, got {type(messages).__name__}")
     user = assistant = None
@@ -406,16 +409,18 @@ def _compute_flags(sample: Sample) -> Sample:
     return compute_flags(sample)
 
 
-def _convert(records: Iterator[tuple[int, Any]], shape: str, mapping: dict[str, str], stem: str
-             ) -> tuple[list[Sample], list[RowError], str]:
+def _convert(records: Iterator[tuple[int, Any]], shape: str, mapping: dict[str, str], stem: str,
+             unit: str = "line") -> tuple[list[Sample], list[RowError], str]:
     samples: list[Sample] = []
     errors: list[RowError] = []
+    seen_keys: dict[str, int] = {}
     for lineno, record in records:
         if isinstance(record, RowError):
             errors.append(record)
             continue
         if not isinstance(record, dict):
-            errors.append(RowError(lineno, "", f"wrong type: expected an object (a record), got {type(record).__name__}"))
+            errors.append(RowError(lineno, "", f"wrong type: expected an object (a record), got {type(record).__name__}",
+                                   unit))
             continue
         if shape == "auto":
             shape = _detect_shape(record)
@@ -426,9 +431,17 @@ def _convert(records: Iterator[tuple[int, Any]], shape: str, mapping: dict[str, 
                 sample, status_given = _from_messages(record)
             else:
                 sample, status_given = _from_flat(record, mapping)
-            samples.append(_finish(sample, record, stem, lineno, status_given=status_given))
+            sample = _finish(sample, record, stem, lineno, status_given=status_given)
         except _BadRow as exc:
-            errors.append(RowError(lineno, exc.field, exc.reason))
+            errors.append(RowError(lineno, exc.field, exc.reason, unit))
+            continue
+        if sample.key in seen_keys:
+            # Caught here (not by the store's unique index) so the report names both lines.
+            errors.append(RowError(lineno, "id", f"duplicate id {sample.key!r} (first on {unit} {seen_keys[sample.key]})",
+                                   unit))
+            continue
+        seen_keys[sample.key] = lineno
+        samples.append(sample)
     return samples, errors, shape
 
 
@@ -475,7 +488,8 @@ def read_samples(path: str | Path, *, fmt: str = "auto", mapping: dict[str, str]
             raise ImportFailed(str(path), [RowError(0, "", "empty file: no records")])
         records = {"jsonl": _records_jsonl, "json": _records_json, "csv": _records_csv,
                    "parquet": _records_parquet}[container](path)
-    samples, errors, shape = _convert(records, shape, mapping, path.stem)
+    unit = "line" if container in ("jsonl", "csv") else "record"
+    samples, errors, shape = _convert(records, shape, mapping, path.stem, unit)
     return _result(str(path), samples, errors, shape, skip_bad)
 
 
@@ -516,7 +530,7 @@ def import_hub(store, repo_id: str, dataset: str, split: str = "train", *, fmt: 
     if fmt not in ("auto", *SHAPES):
         raise UserError(f"unknown record shape {fmt!r} for a Hub dataset; use auto, {', '.join(SHAPES)}")
     samples, errors, shape = _convert(_records_table(iter(ds)), fmt, _check_mapping(mapping),
-                                      repo_id.replace("/", "__"))
+                                      repo_id.replace("/", "__"), "record")
     return _store_result(store, dataset, _result(repo_id, samples, errors, shape, skip_bad), on_conflict)
 
 

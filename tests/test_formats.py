@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 from pathlib import Path
@@ -35,9 +36,20 @@ def _lines(path: Path) -> list[str]:
 
 
 # -- the real data -----------------------------------------------------------------------------------------------
-def test_one_shot_imports_cleanly_with_verdicts(store, one_shot_path):
-    result = import_file(store, one_shot_path, "one-shot")
-    assert result.format == "messages" and result.errors == [] and len(result.ids) == 600
+@pytest.fixture(scope="module")
+def one_shot_parsed(one_shot_path):
+    # Parsed once per module: the automatic flags (math checks) on 600 samples are the slow part.
+    return read_samples(one_shot_path)
+
+
+def _add(store, parsed, dataset):
+    return store.add_samples(dataset, [copy.deepcopy(s) for s in parsed.samples])
+
+
+def test_one_shot_imports_cleanly_with_verdicts(store, one_shot_parsed):
+    result = one_shot_parsed
+    assert result.format == "messages" and result.errors == [] and len(result.samples) == 600
+    result.ids = _add(store, result, "one-shot")
     stats = store.stats("one-shot")
     # Counted by hand from the file: 558 critiques conclude right, 41 wrong. One (line 329 region, see below)
     # ends "### Conclusion\n\nThe student's solution is right. [END]": not the paper's "Conclusion: right" line,
@@ -54,8 +66,8 @@ def test_one_shot_imports_cleanly_with_verdicts(store, one_shot_path):
     assert first.original_critique == first.critique and first.critique.rstrip().endswith("[END]")
 
 
-def test_one_shot_round_trips_byte_for_byte(store, one_shot_path, tmp_path):
-    import_file(store, one_shot_path, "os")
+def test_one_shot_round_trips_byte_for_byte(store, one_shot_path, one_shot_parsed, tmp_path):
+    _add(store, one_shot_parsed, "os")
     out = export_samples(store, "os", tmp_path / "back.jsonl", "messages", ensure_ascii=True)
     assert out.read_bytes() == one_shot_path.read_bytes()
     # The same through alpaca and back into messages, via a second store.
@@ -317,3 +329,21 @@ def test_export_filters_formats_and_discarded(store, tmp_path):
     with pytest.raises(UserError, match="no samples match"):
         export_samples(store, "d", tmp_path / "none.jsonl", "alpaca", verdict="wrong")
     assert not (tmp_path / "none.jsonl").exists()
+
+
+def test_duplicate_ids_and_record_numbers_in_json(tmp_path):
+    path = _write_jsonl(tmp_path / "dup.jsonl", [{"id": 1, "question": "a"}, {"id": 2, "question": "b"},
+                                                 {"id": 1, "question": "c"}])
+    with pytest.raises(ImportFailed) as info:
+        read_samples(path)
+    (err,) = info.value.errors
+    assert (err.line, err.field) == (3, "id") and "duplicate id '1' (first on line 1)" in err.reason
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps([{"question": "ok"}, {"question": 3}]), encoding="utf-8")
+    with pytest.raises(ImportFailed, match="record 2, field 'question': wrong type"):
+        read_samples(listed)
+    alpaca_then_other = _write_jsonl(tmp_path / "mixed.jsonl", [{"messages": [
+        {"role": "user", "content": cft_user_message("q", "r")}, {"role": "assistant", "content": RIGHT}]},
+        {"instruction": "", "input": cft_input("q", "r"), "output": RIGHT}])
+    with pytest.raises(ImportFailed, match="line 2, field 'messages': missing"):
+        read_samples(alpaca_then_other)
