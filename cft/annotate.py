@@ -171,7 +171,7 @@ class Page:
 
 
 def _question_start(question: str, n: int = 90) -> str:
-    text = " ".join((question or "").split())
+    text = " ".join(_DOUBLED_PAREN.sub(r"\\\1", question or "").split())
     return text if len(text) <= n else text[: n - 1] + "…"
 
 

@@ -14,6 +14,7 @@ are kept, so another tool may add its own.
 
 from __future__ import annotations
 
+import re
 import threading
 
 # The same conclusion pattern parse_verdict uses, so "ends with its conclusion" agrees with the verdict.
@@ -135,7 +136,8 @@ def _arithmetic_reason(sample: Sample) -> str | None:
         return None
     from cft.arithmetic import check_equations
 
-    wrong = [c for c in check_equations(sample.response) if not c.ok]
+    text = sample.response
+    wrong = [c for c in check_equations(text) if not c.ok and not _approximate(text, c)]
     if not wrong:
         return None
     first = wrong[0]
@@ -144,6 +146,27 @@ def _arithmetic_reason(sample: Sample) -> str | None:
         f"the response states “{_short(first.text)}” but the true value is {_fmt(first.actual)}{more}, "
         "yet the critique says right"
     )
+
+
+# Words that make a following "=" mean "about equal": "12.7^3 ~ 2048", "approximately 12.7 * 12.7 = 161".
+_APPROX_MARKERS = ("approx", "≈", "~", "\\sim", "roughly", "nearly", "estimate")
+_DECIMAL = re.compile(r"\d\.\d")
+
+
+def _approximate(text: str, check) -> bool:
+    """True when a false-looking equation is a rounded or approximate check, not an arithmetic error.
+
+    Solutions often verify an answer numerically with a rounded value ("161.29 * 12.7 = 2048" for
+    12.7 ≈ ∛2048); that is off by 0.02%, not a mistake a critique should have caught. So a claim is excused
+    when its own line says it approximates, or when it computes with decimals and is within 1%.
+    """
+    line_start = text.rfind("\n", 0, check.start) + 1
+    before = text[max(line_start, check.start - 160):check.start].lower()
+    if any(marker in before for marker in _APPROX_MARKERS):
+        return True
+    actual, claimed = float(check.actual), float(check.claimed)
+    close = abs(actual - claimed) <= 0.01 * max(abs(actual), abs(claimed))
+    return close and bool(_DECIMAL.search(check.text))
 
 
 def _fmt(value) -> str:

@@ -89,7 +89,7 @@ def build() -> dict:
         page = gr.Number(value=1, label="Page", precision=0, minimum=1, elem_id="data-page", scale=0, min_width=90)
         next_page = gr.Button("Page ›", elem_id="data-next-page", size="sm", scale=0, min_width=80)
         page_label = gr.Markdown(page0.label, elem_id="data-page-label")
-        goto = gr.Number(label="Open id", precision=0, elem_id="data-goto", scale=0, min_width=100)
+        goto = gr.Number(None, label="Open id", precision=0, elem_id="data-goto", scale=0, min_width=100)
         open_btn = gr.Button("Open", elem_id="data-open", size="sm", scale=0, min_width=70)
 
     # -- editor ---------------------------------------------------------------------------------------------------

@@ -130,3 +130,13 @@ def test_compute_flags_sets_verdict_recomputes_and_keeps_foreign_flags():
     clean = compute_flags(Sample(question="q", response="6 * 7 = 42. The answer is 42.", critique=RIGHT,
                                  reference_answer="42"))
     assert clean.flags == {} and clean.verdict == "right"
+
+
+def test_rounded_numeric_checks_are_not_arithmetic_errors():
+    """Real case (one-shot data): verifying 12.7 ≈ ∛2048 with rounded numbers is not a missed error."""
+    approx = "V is about 12.7. Check: 12.7^2 = 161.29, multiplied by 12.7 gives 2048? Actually, 161.29*12.7 = 2048."
+    assert "arithmetic_error_missed" not in flags(response=approx, critique=RIGHT)
+    assert "arithmetic_error_missed" not in flags(response="then V^3=12.7^3 ~ 2048, so 12.7^3 = 2048", critique=RIGHT)
+    # Decimals far off, or integers off by a little, are still errors.
+    assert "arithmetic_error_missed" in flags(response="So 12.5 * 4 = 51.", critique=RIGHT)
+    assert "arithmetic_error_missed" in flags(response="So 1000 * 7 = 7001.", critique=RIGHT)
