@@ -130,6 +130,19 @@ def _plain(answer: str) -> str:
     return s.lower().strip(".")
 
 
+_PLAIN_NUMBER_RE = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+
+
+def _as_number(answer: str):
+    """A plain written number ("1,234", "$18", "18.50") as an exact Fraction, else None."""
+    from fractions import Fraction
+
+    s = re.sub(r"^\\?\$|\s+", "", answer or "").rstrip(".")
+    if not _PLAIN_NUMBER_RE.match(s):
+        return None
+    return Fraction(s.replace(",", ""))
+
+
 def _match(gold: str, pred: str, timeouts: bool) -> bool:
     """math-verify equivalence. ``timeouts`` keeps its signal.alarm guards (main thread only)."""
     from math_verify import parse, verify
@@ -138,6 +151,14 @@ def _match(gold: str, pred: str, timeouts: bool) -> bool:
         return False
     if _plain(gold) == _plain(pred) and _plain(gold):
         return True
+    # Plain numbers (most GSM8K answers) need no LaTeX parser: equal values are a match, and two different
+    # integers are not. Anything subtler (decimals that differ, e.g. at math-verify's rounding) goes on.
+    g, p = _as_number(gold), _as_number(pred)
+    if g is not None and p is not None:
+        if g == p:
+            return True
+        if g.denominator == 1 and p.denominator == 1:
+            return False
     kw_parse = {} if timeouts else {"parsing_timeout": None}
     kw_verify = {} if timeouts else {"timeout_seconds": None}
     try:
@@ -183,6 +204,7 @@ def _worker_main(conn) -> None:
     import logging
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)  # "timeout is disabled" warnings: we enforce it
+    _warm_up()
     while True:
         try:
             msg = conn.recv()
@@ -196,6 +218,21 @@ def _worker_main(conn) -> None:
         except MemoryError:
             ok = False
         conn.send((idx, ok))
+
+
+# The LaTeX parser (antlr) builds its prediction caches on first use, which makes a fresh worker's first
+# few hundred answers several times slower. Parsing typical answers once at worker start pays that up front.
+_WARM_UP = ["\\frac{1}{2}", "0.5", "\\sqrt{18}", "3\\sqrt{2}", "(1,3]", "\\left( 3, \\frac{\\pi}{2} \\right)",
+            "\\text{Monday}", "x^2+2x+1", "\\{1,2\\}", "-\\frac{3}{4}", "2\\pi", "10\\%", "\\dfrac{5}{14}",
+            "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "a+b", "\\infty", "\\$18.50", "5\\text{ cm}"]
+
+
+def _warm_up() -> None:
+    for i, answer in enumerate(_WARM_UP):
+        try:
+            _match(answer, _WARM_UP[i - 1], timeouts=False)
+        except Exception:
+            pass
 
 
 def _context():
