@@ -82,7 +82,8 @@ def test_sample_content_is_inert_and_keyboard_shortcuts_work(browser_page, cft_h
     page = browser_page
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    evil = '<script>alert("xss-script")</script> <img src=x onerror="alert(\'xss-img\')"> **bold** \\( x^2 \\)'
+    evil = ('<script>alert("xss-script")</script> <img src=x onerror="alert(\'xss-img\')"> **bold** \\( x^2 \\) '
+            "[a link](javascript:alert('xss-link'))")
     store = Store()
     store.add_samples("d", [
         Sample(question=f"Plain question {i}", response=f"{i} + {i} = {2 * i}", critique="Fine.\n\nConclusion: right [END]",
@@ -107,6 +108,10 @@ def test_sample_content_is_inert_and_keyboard_shortcuts_work(browser_page, cft_h
         assert page.locator("#data-response strong").count() >= 1  # Markdown still renders
         assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
         assert page.evaluate("document.querySelectorAll('#data-editor script').length") == 0
+        links = page.locator("#data-response a", has_text="a link")
+        if links.count():  # kept as a link, but its javascript: URL must be stripped
+            links.first.click()
+            time.sleep(0.5)
         assert dialogs == []
         # Ctrl+S saves a draft; Alt+Left / Alt+Right move within the filter.
         page.locator("#data-critique textarea").press("Control+s")
