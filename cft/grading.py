@@ -205,6 +205,7 @@ def _worker_main(conn) -> None:
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)  # "timeout is disabled" warnings: we enforce it
     _warm_up()
+    conn.send("ready")
     while True:
         try:
             msg = conn.recv()
@@ -256,6 +257,7 @@ class _Worker:
         child.close()
         self.item: int | None = None
         self.started = 0.0
+        self.ready = False  # set when the worker says it has warmed up; items go only to ready workers
 
     def send(self, idx: int, gold: str, pred: str) -> None:
         self.item, self.started = idx, time.monotonic()
@@ -283,6 +285,8 @@ class _Worker:
 class GradingPool:
     """Worker processes for math-verify, each doing one item at a time so an overrun is attributable."""
 
+    START_TIMEOUT = 120.0
+
     def __init__(self, workers: int | None = None):
         self.size = max(1, workers or min(4, os.cpu_count() or 1))
         self._ctx = _context()
@@ -305,31 +309,49 @@ class GradingPool:
             return []
         self._ensure()
         todo = list(range(len(pairs)))[::-1]
-        idle = list(self._workers)
-        busy: dict = {}  # conn -> worker
-        remaining = len(pairs)
+        idle = [w for w in self._workers if w.ready]
+        warming = {w.conn: w for w in self._workers if not w.ready}
+        busy: dict = {}  # conn -> worker with one item in flight
+        remaining, failed_starts = len(pairs), 0
         while remaining:
             while idle and todo:
-                w = idle.pop()
-                i = todo.pop()
+                w, i = idle.pop(), todo.pop()
                 try:
                     w.send(i, *pairs[i])
                     busy[w.conn] = w
-                except (OSError, BrokenPipeError):  # the worker died between items: replace, retry the item
+                except (OSError, BrokenPipeError):  # the worker died between items: replace it, retry the item
                     todo.append(i)
-                    idle.append(self._replace(w))
+                    new = self._replace(w)
+                    warming[new.conn] = new
             now = time.monotonic()
-            deadline = min(w.started + timeout for w in busy.values())
-            ready = mp_wait(list(busy), timeout=max(0.0, deadline - now))
+            # Time counts only for items in flight; a warming worker has nothing to time out.
+            wait_for = min(w.started + timeout for w in busy.values()) - now if busy else self.START_TIMEOUT
+            ready = mp_wait(list(busy) + list(warming), timeout=max(0.0, wait_for))
+            if not ready and not busy:
+                raise RuntimeError(f"grading workers did not start within {self.START_TIMEOUT:.0f}s")
             for conn in ready:
+                if conn in warming:
+                    w = warming.pop(conn)
+                    try:
+                        conn.recv()
+                        w.ready = True
+                        idle.append(w)
+                    except (EOFError, OSError):
+                        failed_starts += 1
+                        if failed_starts > 3 * self.size:
+                            raise RuntimeError("grading workers keep dying at start (see stderr)")
+                        new = self._replace(w)
+                        warming[new.conn] = new
+                    continue
                 w = busy.pop(conn)
                 try:
                     idx, ok = conn.recv()
                     results[idx] = (bool(ok), False)
                     idle.append(w)
-                except (EOFError, OSError):  # crashed (e.g. killed by the OOM killer): wrong, not timed out
+                except (EOFError, OSError):  # crashed (e.g. out of memory): wrong, not timed out
                     results[w.item] = (False, False)
-                    idle.append(self._replace(w))
+                    new = self._replace(w)
+                    warming[new.conn] = new
                 w.item = None
                 remaining -= 1
             now = time.monotonic()
@@ -338,7 +360,8 @@ class GradingPool:
                     del busy[conn]
                     results[w.item] = (False, True)
                     remaining -= 1
-                    idle.append(self._replace(w))
+                    new = self._replace(w)  # the only way to stop sympy stuck in C code
+                    warming[new.conn] = new
         return results  # type: ignore[return-value]
 
     def _replace(self, worker: _Worker) -> _Worker:
