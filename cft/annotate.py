@@ -124,6 +124,14 @@ def with_verdict(critique: str | None, verdict: str) -> str:
     return set_verdict(critique or "", verdict)
 
 
+def reset_to_suggestion(original: str | None, current: str) -> tuple[str, str, str, str]:
+    """(critique, verdict, diff, message) after "Reset to teacher"; nothing is saved until Submit/Save draft."""
+    if not original:
+        return current, verdict_of(current), suggestion_diff_html(None, current), "No teacher suggestion to reset to."
+    return original, verdict_of(original), suggestion_diff_html(original, original), (
+        "Reset to the teacher's critique (not saved yet).")
+
+
 # -- browsing -----------------------------------------------------------------------------------------------------
 @dataclass
 class Filters:

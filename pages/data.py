@@ -232,9 +232,8 @@ def build() -> dict:
             return (*[gr.skip()] * (len(editor_out) - 2), outcome.message, outcome.conflict, *table_vals)
         return (*editor_values(an.view_of(store, outcome.sample), outcome.message), *table_vals)
 
-    def do_reset(original):
-        note = "Reset to the teacher's critique (not saved yet)."
-        return original, an.verdict_of(original), an.suggestion_diff_html(original, original), note
+    def do_reset(original, critique):
+        return an.reset_to_suggestion(original, critique)
 
     def do_edit(critique, original):
         return an.verdict_of(critique), an.suggestion_diff_html(original, critique)
@@ -276,7 +275,7 @@ def build() -> dict:
     submit.click(save_with("reviewed"), save_in, editor_out + table_out, api_name="data_submit")
     draft.click(save_with("draft"), save_in, editor_out + table_out, api_name="data_save_draft")
     discard.click(save_with("discarded"), save_in, editor_out + table_out, api_name="data_discard")
-    reset.click(do_reset, original, [critique, verdict_radio, diff, message], api_name="data_reset")
+    reset.click(do_reset, [original, critique], [critique, verdict_radio, diff, message], api_name="data_reset")
     critique.input(do_edit, [critique, original], [verdict_radio, diff], api_name="data_edit",
                    trigger_mode="always_last", show_progress="hidden")
     verdict_radio.input(do_radio, [verdict_radio, critique, original], [critique, diff], api_name="data_set_verdict")

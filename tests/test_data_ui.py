@@ -78,6 +78,8 @@ def test_edit_and_submit(app):
     assert verdict_radio == "wrong" and "<ins>" in diff
     critique, _ = client.predict("right", "Step 2 is off by one.", view["original"], api_name="/data_set_verdict")
     assert critique == "Step 2 is off by one.\n\nConclusion: right [END]"
+    critique, verdict_radio, diff, msg = client.predict(view["original"], "scratch", api_name="/data_reset")
+    assert critique == view["original"] and verdict_radio == "right" and "Unchanged" in diff and "not saved" in msg
     edited = "Step 2 is wrong: 3 + 3 is 6, fine, but the sum is misread.\n\nConclusion: wrong [END]"
     out = _opened(_submit(client, 3, view["revision"], edited, "dora"))
     s = store.get(3)
