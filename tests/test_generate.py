@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,15 @@ def test_background_job_interrupted_relaunched_and_key_never_stored(tiny_model_d
         status = jobs.wait(job, timeout=240)
         assert status["state"] == "completed", job.log_tail()
         assert store.counts("gen")["total"] == 3 and store.counts("gen")["pending"] == 3
+        # The second attempt is stopped (SIGTERM, as the tab's Stop button does) as soon as it runs.
+        relaunch(job.name, api_key=secret)
+        deadline = time.time() + 120
+        while job.status().get("state") != "running" and time.time() < deadline:
+            time.sleep(0.05)
+        assert jobs.stop(job)
+        status = jobs.wait(job, timeout=240)
+        assert status["state"] == "stopped", job.log_tail()
+        assert store.counts("gen")["total"] == 3
         relaunch(job.name, api_key=secret)
         status = jobs.wait(job, timeout=240)
         assert status["state"] == "completed", job.log_tail()
