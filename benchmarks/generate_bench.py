@@ -112,16 +112,18 @@ def verifier(args) -> None:
     right = [critique(p.question, sol, p.answer).verdict == "right" for p, sol in zip(problems, solutions)]
     wrong, named = [], []
     for p, sol in zip(problems, solutions):
-        corrupted, _, _ = corrupt_gsm8k_solution(sol, rng)
+        corrupted, _, line = corrupt_gsm8k_solution(sol, rng)
         r = critique(p.question, corrupted, p.answer)
         wrong.append(r.verdict == "wrong")
-        named.append(r.first_error_step is not None)
+        # Named: the first false step the critique reports lies on the line that was corrupted.
+        first = r.steps[r.first_error_step - 1].text if r.first_error_step else None
+        named.append(line is not None and first is not None and first in corrupted.split("\n")[line])
     wall = time.perf_counter() - t0
     n = len(problems)
     print(f"verifier critic on GSM8K train (seed 1), load avg {load_avg()}")
     print(f"  reference solutions judged right: {sum(right)}/{n} = {100 * sum(right) / n:.1f}%")
     print(f"  corrupted copies judged wrong:    {sum(wrong)}/{n} = {100 * sum(wrong) / n:.1f}%")
-    print(f"  corrupted step named as the first false step: {sum(named)}/{n} = {100 * sum(named) / n:.1f}%")
+    print(f"  the corrupted step named as the first false step: {sum(named)}/{n} = {100 * sum(named) / n:.1f}%")
     print(f"  {2 * n} critiques in {wall:.1f} s ({1000 * wall / (2 * n):.1f} ms each on average)")
 
 

@@ -97,7 +97,8 @@ def test_gsm8k_reference_solutions_right_and_corrupted_copies_wrong():
         corrupted, _, line = corrupt_gsm8k_solution(sol, rng)
         r = critique(p.question, corrupted, p.answer)
         wrong += r.verdict == "wrong"
-        named += r.first_error_step is not None
+        first = r.steps[r.first_error_step - 1].text if r.first_error_step else None
+        named += line is not None and first is not None and first in corrupted.split("\n")[line]
     assert right == 100, f"reference solutions judged right: {right}/100"
     assert wrong == 100, f"corrupted solutions judged wrong: {wrong}/100"
     assert named >= 70, f"corrupted step found in {named}/100"  # steps with units between numbers are not parsed
