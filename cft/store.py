@@ -30,7 +30,7 @@ from cft import workspace
 from cft.errors import UserError
 from cft.samples import STATUSES, VERDICTS, Sample
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -81,10 +81,15 @@ CREATE INDEX IF NOT EXISTS samples_verdict ON samples(dataset, verdict, flagged,
 CREATE INDEX IF NOT EXISTS samples_source ON samples(dataset, source, status, verdict, flagged, id);
 CREATE INDEX IF NOT EXISTS samples_all_status ON samples(status, verdict, flagged, id, dataset, source);
 
+-- One row per (sample, flag name), with copies of the sample's dataset/status/verdict (kept by the triggers) so
+-- "flag X, status S, verdict V" is one range of this key, not a probe of every sample that has flag X.
 CREATE TABLE IF NOT EXISTS sample_flags (
-    sample_id INTEGER NOT NULL,
     flag      TEXT NOT NULL,
-    PRIMARY KEY (flag, sample_id)
+    dataset   TEXT NOT NULL,
+    status    TEXT NOT NULL,
+    verdict   TEXT NOT NULL,
+    sample_id INTEGER NOT NULL,
+    PRIMARY KEY (flag, dataset, status, verdict, sample_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sample_flags_sample ON sample_flags(sample_id);
 
@@ -113,7 +118,8 @@ END;
 CREATE TRIGGER IF NOT EXISTS samples_ai AFTER INSERT ON samples BEGIN
     INSERT INTO samples_fts(rowid, question, response, critique)
         VALUES (new.id, new.question, new.response, new.critique);
-    INSERT INTO sample_flags(sample_id, flag) SELECT new.id, key FROM json_each(new.flags);
+    INSERT INTO sample_flags(flag, dataset, status, verdict, sample_id)
+        SELECT key, new.dataset, new.status, new.verdict, new.id FROM json_each(new.flags);
 END;
 CREATE TRIGGER IF NOT EXISTS samples_ad AFTER DELETE ON samples BEGIN
     INSERT INTO samples_fts(samples_fts, rowid, question, response, critique)
@@ -126,9 +132,10 @@ CREATE TRIGGER IF NOT EXISTS samples_au_text AFTER UPDATE OF question, response,
     INSERT INTO samples_fts(rowid, question, response, critique)
         VALUES (new.id, new.question, new.response, new.critique);
 END;
-CREATE TRIGGER IF NOT EXISTS samples_au_flags AFTER UPDATE OF flags ON samples BEGIN
+CREATE TRIGGER IF NOT EXISTS samples_au_flags AFTER UPDATE OF flags, status, verdict, dataset ON samples BEGIN
     DELETE FROM sample_flags WHERE sample_id = old.id;
-    INSERT INTO sample_flags(sample_id, flag) SELECT new.id, key FROM json_each(new.flags);
+    INSERT INTO sample_flags(flag, dataset, status, verdict, sample_id)
+        SELECT key, new.dataset, new.status, new.verdict, new.id FROM json_each(new.flags);
 END;
 """
 
@@ -247,17 +254,25 @@ class Store:
             if version >= SCHEMA_VERSION:
                 conn.execute("COMMIT")
                 return
+            # Schemas 1-4 come from the first hours of development; each step below brings one forward.
             if version in (1, 2):
                 self._migrate_prerelease(conn)
+            if version in (3, 4):
+                for trigger in ("samples_ai", "samples_ad", "samples_au_flags"):  # they write sample_flags
+                    conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            if version in (1, 2, 3, 4):
+                conn.execute("DROP TABLE IF EXISTS sample_flags")  # gained dataset/status/verdict in schema 5
             if version in (1, 2, 3):
                 conn.execute("ALTER TABLE datasets ADD COLUMN sample_count INTEGER NOT NULL DEFAULT 0")
             for statement in _statements(_SCHEMA):
                 conn.execute(statement)
             if version in (1, 2):
-                names = ", ".join(_COLUMNS)
-                conn.execute("DELETE FROM sample_flags")  # the insert trigger rebuilds it
+                names = ", ".join(_COLUMNS)  # the insert triggers rebuild FTS and sample_flags
                 conn.execute(f"INSERT INTO samples({names}, flagged) SELECT {names}, flags <> '{{}}' FROM samples_old")
                 conn.execute("DROP TABLE samples_old")
+            if version in (3, 4):
+                conn.execute("INSERT INTO sample_flags(flag, dataset, status, verdict, sample_id) "
+                             "SELECT j.key, s.dataset, s.status, s.verdict, s.id FROM samples s, json_each(s.flags) j")
             if version:
                 conn.execute("UPDATE datasets SET sample_count = (SELECT COUNT(*) FROM samples WHERE dataset = name)")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -500,8 +515,15 @@ class Store:
             elif flag == "none":
                 clauses.append("flagged = 0")
             else:
-                clauses.append("id IN (SELECT sample_id FROM sample_flags WHERE flag = ?)")
-                params.append(flag)
+                # The same dataset/status/verdict conditions inside, so the subquery returns only real matches.
+                inner, inner_params = ["flag = ?"], [flag]
+                for column, value in (("dataset", dataset), ("status", status), ("verdict", verdict)):
+                    values = _as_list(value)
+                    if values is not None:
+                        inner.append(f"{column} IN ({','.join('?' * len(values))})")
+                        inner_params.extend(values)
+                clauses.append(f"id IN (SELECT sample_id FROM sample_flags WHERE {' AND '.join(inner)})")
+                params.extend(inner_params)
         if search and search.strip():
             match = fts_query(search)
             if match is not None:
@@ -567,13 +589,10 @@ class Store:
         verdicts = {v: 0 for v in VERDICTS}
         for verdict, n in conn.execute(f"SELECT verdict, COUNT(*) FROM samples{where} GROUP BY verdict", params):
             verdicts[verdict] = n
-        flag_sql = "SELECT f.flag, COUNT(*) FROM sample_flags f"
-        if dataset is not None:
-            fwhere, fparams = self._where(dataset)
-            flag_sql += f" WHERE f.sample_id IN (SELECT id FROM samples{fwhere})"
-        else:
-            fparams = []
-        flags = dict(conn.execute(flag_sql + " GROUP BY f.flag ORDER BY COUNT(*) DESC, f.flag", fparams).fetchall())
+        datasets = _as_list(dataset)
+        flag_where = f" WHERE dataset IN ({','.join('?' * len(datasets))})" if datasets else ""
+        flags = dict(conn.execute(f"SELECT flag, COUNT(*) FROM sample_flags{flag_where} GROUP BY flag "
+                                  "ORDER BY COUNT(*) DESC, flag", datasets or []).fetchall())
         status = self.counts(dataset)
         return {"status": status, "verdict": verdicts, "flags": flags, "total": status["total"]}
 

@@ -77,6 +77,9 @@ def test_add_get_and_key_conflicts(store):
                             on_conflict="ignore")
     assert len(new) == 1 and store.get(new[0]).key == "x"
     assert store.keys("d") == {"k0", "k1", "k2", "k3", "x"}
+    # The per-dataset count (kept by triggers) agrees with a real count after skipped and rolled-back inserts.
+    assert {d["name"]: d["count"] for d in store.datasets()} == {"d": 5} == {"d": store.query("d", flag="none")[1]
+                                                                             + store.query("d", flag="any")[1]}
     # The same key in another dataset, and null keys, never collide.
     store.add_samples("other", [Sample(question="q", key="k1"), Sample(question="q"), Sample(question="q")])
     assert store.query("other")[1] == 3
@@ -110,9 +113,21 @@ def test_query_filters_orders_and_counts(store):
     assert stats["verdict"] == {"right": 13, "wrong": 7, "unknown": 0}
     assert stats["flags"] == {"no_conclusion": 5}
     assert store.stats()["flags"] == {"no_conclusion": 7}
+    # Flag filters follow status/verdict edits of flagged samples.
+    k4 = store.ids("d", flag="no_conclusion")[1]
+    assert store.get(k4).status == "pending"
+    store.update(k4, {"status": "discarded", "verdict": "wrong"}, expected_revision=1)
+    assert store.ids("d", flag="no_conclusion", status="discarded", verdict="wrong") == [k4]
+    assert k4 not in store.ids("d", flag="no_conclusion", status="pending")
+    store.update(k4, {"flags": {}}, expected_revision=2)
+    assert store.ids("d", flag="no_conclusion", status="discarded") == [] and store.stats("d")["flags"] == {
+        "no_conclusion": 4}
+    store.update(k4, {"status": "pending", "verdict": "right", "flags": {"no_conclusion": "none"}},
+                 expected_revision=3)
     # order="updated": the last saved comes first.
     target = store.ids("d")[7]
     store.update(target, {"status": "draft"}, expected_revision=1)
+    assert store.ids("d", order="updated")[1] == k4
     assert store.ids("d", order="updated")[0] == target
     with pytest.raises(UserError, match="order must be one of"):
         store.query("d", order="random")
