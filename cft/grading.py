@@ -143,10 +143,8 @@ def _as_number(answer: str):
     return Fraction(s.replace(",", ""))
 
 
-def _match(gold: str, pred: str, timeouts: bool) -> bool:
-    """math-verify equivalence. ``timeouts`` keeps its signal.alarm guards (main thread only)."""
-    from math_verify import parse, verify
-
+def _quick_match(gold: str | None, pred: str | None) -> bool | None:
+    """The cases decided without sympy (never slow), or None when math-verify must decide."""
     if pred is None or gold is None:
         return False
     if _plain(gold) == _plain(pred) and _plain(gold):
@@ -159,6 +157,16 @@ def _match(gold: str, pred: str, timeouts: bool) -> bool:
             return True
         if g.denominator == 1 and p.denominator == 1:
             return False
+    return None
+
+
+def _match(gold: str, pred: str, timeouts: bool) -> bool:
+    """math-verify equivalence. ``timeouts`` keeps its signal.alarm guards (main thread only)."""
+    from math_verify import parse, verify
+
+    quick = _quick_match(gold, pred)
+    if quick is not None:
+        return quick
     kw_parse = {} if timeouts else {"parsing_timeout": None}
     kw_verify = {} if timeouts else {"timeout_seconds": None}
     try:
@@ -171,10 +179,16 @@ def _match(gold: str, pred: str, timeouts: bool) -> bool:
         return False
 
 
-def answers_match(gold: str, pred: str | None) -> bool:
-    """Whether ``pred`` equals ``gold`` per math-verify. In-process; uses math-verify's own alarm timeout
-    when called from the main thread (elsewhere the alarm cannot work, so use :func:`grade_many`)."""
-    return _match(gold, pred, timeouts=threading.current_thread() is threading.main_thread())
+def answers_match(gold: str, pred: str | None, *, timeout: float = 5.0) -> bool:
+    """Whether ``pred`` equals ``gold`` per math-verify; safe from any thread.
+
+    Plain cases are decided in-process. Anything that needs sympy goes to the shared worker pool, because
+    math-verify's alarm cannot interrupt sympy stuck in C code (or fire at all outside the main thread);
+    a comparison that overruns ``timeout`` counts as no match."""
+    quick = _quick_match(gold, pred)
+    if quick is not None:
+        return quick
+    return _shared_pool(None).compare([(str(gold), str(pred))], timeout)[0][0]
 
 
 @dataclass

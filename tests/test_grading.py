@@ -101,3 +101,13 @@ def test_grade_many_keeps_order_and_counts():
     assert [g.correct for g in grades] == [bool(i % 3) for i in range(60)]
     assert not any(g.timed_out for g in grades)
     assert grade_many([]) == []
+
+
+def test_answers_match_is_safe_off_the_main_thread_and_on_hanging_input():
+    import threading
+
+    out = {}
+    t = threading.Thread(target=lambda: out.update(ok=answers_match("\\frac12", "0.5"), hang=answers_match("1", "9^{9^{9}}", timeout=1.0)))
+    t.start()
+    t.join(60)
+    assert not t.is_alive() and out == {"ok": True, "hang": False}
