@@ -12,6 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from cft import demo as demo_mode
 from cft.auth import gradio_auth
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -28,6 +29,11 @@ TABS = [
 def build_app() -> gr.Blocks:
     with gr.Blocks(title="CFT Studio") as demo:
         gr.Markdown("# CFT Studio\nCritique Fine-Tuning: build, fix and train on critiques; compare CFT with SFT.")
+        if demo_mode.is_demo():
+            with gr.Row(elem_id="demo-banner"):
+                gr.Markdown(demo_mode.banner_markdown())
+                export = gr.DownloadButton("Export all annotations", size="sm", elem_id="demo-export")
+            export.click(demo_mode.export_all, outputs=export, api_name="export_all")
         for label, module in TABS:
             with gr.Tab(label, id=module):
                 importlib.import_module(f"pages.{module}").build()
@@ -52,6 +58,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     parser.add_argument("--share", action="store_true")
     args = parser.parse_args()
+    demo_mode.ensure_assets()
     build_app().queue().launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
 
 
