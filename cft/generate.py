@@ -444,6 +444,9 @@ def run_job(job: jobs.JobDir, *, api_key: str | None = None, progress: ProgressF
               f"{config.samples_per_question} samples, teacher {config.teacher}", flush=True)
         counts = run_generation(config, api_key=api_key, progress=report, stop=lambda: stopping["flag"],
                                 max_new_samples=max_new_samples, counts=counts)
+    except KeyboardInterrupt:  # Ctrl-C in the foreground CLI: record it, so the tab does not show a dead "running"
+        job.write_status("stopped", **_summary(counts))
+        raise
     except UserError as exc:
         print(f"error: {exc}", flush=True)
         report(counts)

@@ -106,3 +106,10 @@ def save_prices_text(text: str) -> str:
         raise UserError(f"prices: line {exc.lineno}: not valid JSON ({exc.msg})") from None
     table = save_prices(table)
     return f"Saved {len(table)} price(s) to {prices_path()}."
+
+
+def prices_text(table: dict | None = None) -> str:
+    """The table as JSON with one model per line: short enough to edit by hand."""
+    table = load_prices() if table is None else table
+    body = ",\n".join(f"  {json.dumps(name)}: {json.dumps(entry)}" for name, entry in table.items())
+    return "{\n" + body + "\n}"

@@ -7,8 +7,6 @@ refreshed page or a second browser re-attaches to a running job by itself.
 
 from __future__ import annotations
 
-import json
-
 import gradio as gr
 
 from cft import generate, pricing
@@ -64,8 +62,8 @@ def build() -> dict:
                 with gr.Row():
                     test = gr.Button("Test connection", size="sm")
                     save_prices = gr.Button("Save prices", size="sm")
-                w["prices"] = gr.Code(json.dumps(pricing.load_prices(), indent=1), language="json", lines=6,
-                                      label="Prices, USD per 1M tokens (edit for your provider)")
+                with gr.Accordion("Prices, USD per 1M tokens (edit for your provider)", open=False):
+                    w["prices"] = gr.Code(pricing.prices_text(), language="json", lines=8, label="Prices")
             w["dataset"] = gr.Textbox(d.dataset, label="Target dataset (appears in the Data tab)")
             launch = gr.Button("Launch", variant="primary", elem_id="generate-launch")
             message = gr.Markdown(elem_id="generate-message")

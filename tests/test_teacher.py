@@ -185,3 +185,24 @@ def test_answer_without_conclusion_is_kept_and_flagged(fault_server):
     s = store.get(ids[0])
     assert s.critique == "The student added wrong." and s.verdict == "unknown" and "no_conclusion" in s.flags
     assert s.status == "pending"
+
+
+def test_price_table_prefix_match_save_and_errors(cft_home):
+    import json
+
+    from cft.errors import UserError
+    from cft.pricing import Usage, load_prices, price_for, prices_text, save_prices_text
+
+    assert price_for("gpt-4o-2024-08-06") == {"input": 2.5, "output": 10.0}  # longest prefix: gpt-4o
+    assert price_for("gpt-4o-mini-2024-07-18") == {"input": 0.15, "output": 0.6}
+    assert price_for("smollm2") is None
+    assert "Saved" in save_prices_text('{"smollm2": {"input": 0.5, "output": 1}}')
+    assert load_prices()["smollm2"] == {"input": 0.5, "output": 1.0} and "gpt-4o" in load_prices()
+    assert json.loads(prices_text())["smollm2"]["output"] == 1.0
+    usage = Usage(price=price_for("smollm2"))
+    usage.add(2_000_000, 1_000_000)
+    assert usage.cost == pytest.approx(2.0) and usage.as_dict()["priced"]
+    with pytest.raises(UserError, match="line 1"):
+        save_prices_text('{"m": ')
+    with pytest.raises(UserError, match=r"prices\['m'\]"):
+        save_prices_text('{"m": {"input": -1}}')
