@@ -97,6 +97,11 @@ def pair_configs(config: TrainConfig) -> tuple[TrainConfig, TrainConfig]:
         data = build_examples(config.replace(mode="cft"), tokenizer, load_samples(config))
         max_steps = max(1, math.ceil(steps_per_epoch(len(data.train), config, max(1, _gpu_count())) * config.num_epochs))
     common = dict(pair=pair, max_steps=max_steps, budget=PAIR_BUDGET_NOTE)
+    if config.torch_threads == 0 and _gpu_count() == 0:
+        # The two jobs run side by side on the CPU: split the cores instead of oversubscribing them.
+        from cft.train import physical_cores
+
+        common["torch_threads"] = max(1, physical_cores() // 2)
     return (config.replace(name=f"{base}-cft", mode="cft", **common),
             config.replace(name=f"{base}-sft", mode="sft", **common))
 

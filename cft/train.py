@@ -663,9 +663,11 @@ def _truncate_metrics(job, step: int) -> None:
 # ================================================================================== the job
 
 
-def run(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, samples: list | None = None) -> dict:
-    """Train one run into ``run_dir``. Returns the final status fields. Raises on errors (main() records them)."""
+def build_trainer(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, samples: list | None = None,
+                  extra_callbacks: Iterable = ()):
+    """(trainer, run callback, data) for one run: the base model with LoRA, the examples, our Trainer subclass."""
     import torch
+    from transformers.trainer_callback import PrinterCallback
 
     from cft.jobs import JobDir
 
@@ -694,11 +696,21 @@ def run(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, sam
         eval_dataset=data.eval or None,
         data_collator=PadCollator(tokenizer.pad_token_id, 8 if torch.cuda.is_available() else 1),
         processing_class=tokenizer,
-        callbacks=[callback],
+        callbacks=[callback, *extra_callbacks],
     )
-    from transformers.trainer_callback import PrinterCallback
-
     trainer.remove_callback(PrinterCallback)  # our callback prints one readable line per log step instead
+    return trainer, callback, data
+
+
+def run(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, samples: list | None = None,
+        extra_callbacks: Iterable = ()) -> dict:
+    """Train one run into ``run_dir``. Returns the final status fields. Raises on errors (main() records them)."""
+    from cft.jobs import JobDir
+
+    job = JobDir(run_dir)
+    is_main = _is_main_process()
+    trainer, callback, _ = build_trainer(config, run_dir, stop_requested=stop_requested, samples=samples,
+                                         extra_callbacks=extra_callbacks)
     resume_from = None
     if config.resume:
         resume_from = last_checkpoint(run_dir)
@@ -713,7 +725,7 @@ def run(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, sam
     adapter_dir = run_dir / "adapter"
     trainer.save_model(str(adapter_dir))  # a standard PEFT directory (adapter_config.json + safetensors)
     if is_main:
-        tokenizer.save_pretrained(str(adapter_dir))
+        trainer.processing_class.save_pretrained(str(adapter_dir))
     summary = {k: v for k, v in (result.metrics or {}).items() if isinstance(v, (int, float))}
     return {"state": "stopped" if callback.stopped else "completed", "global_step": trainer.state.global_step,
             "adapter": str(adapter_dir), "summary": summary}
