@@ -44,6 +44,8 @@ def student(args) -> None:
     from cft.models import generate, load_model
     from cft.prompts import eval_messages, render
 
+    if args.threads:
+        torch.set_num_threads(args.threads)  # a busy shared machine: 2 spinning threads can crawl, 1 may not
     model, tok = load_model("embedded", dtype="float32")
     problems = load_benchmark("gsm8k_train", limit=args.prompts, seed=0)
     prompts = [render(tok, eval_messages(p.question)) for p in problems]
@@ -136,6 +138,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=16)
     parser.add_argument("--teacher-max-tokens", type=int, default=64)
     parser.add_argument("--llama-threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0, help="student: torch threads (0 = torch's default)")
     parser.add_argument("--n", type=int, default=500, help="verifier: this many correct and corrupted solutions")
     args = parser.parse_args()
     for name, fn in (("verifier", verifier), ("student", student), ("teacher", teacher)):
