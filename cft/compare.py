@@ -287,6 +287,11 @@ def eval_names(kind: str = evaluate.KIND) -> list[str]:
     return [e["name"] for e in finished_evals(kind)]
 
 
+def _bench_name(benchmark: str) -> str:
+    """A custom benchmark file shows as its file name, not its whole path."""
+    return Path(benchmark).name if benchmark.endswith((".jsonl", ".json")) else benchmark
+
+
 AGGREGATE_HEADERS = ["model", "benchmark", "accuracy ± 95% CI", "n", "eval", "complete"]
 
 
@@ -295,7 +300,7 @@ def aggregate_table() -> list[list]:
     rows = []
     for e in finished_evals():
         s = e["summary"]
-        rows.append([s.get("label", ""), s.get("benchmark", ""), evaluate.format_accuracy(s), s.get("n", 0), e["name"],
+        rows.append([s.get("label", ""), _bench_name(s.get("benchmark", "")), evaluate.format_accuracy(s), s.get("n", 0), e["name"],
                      "yes" if s.get("complete") else f"{s.get('n', 0)}/{s.get('total', '?')}"])
     rows.sort(key=lambda r: (r[1], r[0]))
     return rows
@@ -462,6 +467,15 @@ def side_by_side_view(label_a: str, label_b: str, label_c: str, benchmark: str, 
     chosen = [label_a, label_b, label_c]
     slots = [i for i, lab in enumerate(chosen) if lab]
     problem = {"benchmark": benchmark or "", "id": str(pid or ""), "question": question or "", "reference": reference or ""}
+    if problem["id"]:
+        # The question box may have been edited after picking: then it is a typed problem, not benchmark/id.
+        try:
+            if problem_by_id(problem["benchmark"], problem["id"])["question"] != question:
+                problem["benchmark"], problem["id"] = "", ""
+        except UserError:
+            problem["benchmark"], problem["id"] = "", ""
+    elif problem["benchmark"] and not problem["id"]:
+        problem["benchmark"] = ""
     labels = [chosen[i] for i in slots]
     for step in side_by_side(labels, question, reference, max_new_tokens=max_new_tokens, cache=cache):
         headers, answers, marks = [""] * MAX_MODELS, [""] * MAX_MODELS, [""] * MAX_MODELS

@@ -59,7 +59,8 @@ def build() -> dict:
         model_c = gr.Dropdown([""] + labels, value="", label="Model C (optional)", elem_id="cmp-model-c")
         refresh = gr.Button("↻ Refresh lists", size="sm", scale=0)
     with gr.Row():
-        bench = gr.Dropdown(benches, value="gsm8k" if "gsm8k" in benches else None, label="Benchmark", elem_id="cmp-bench")
+        bench = gr.Dropdown(benches, value="gsm8k" if "gsm8k" in benches else None, label="Benchmark", elem_id="cmp-bench",
+                            allow_custom_value=True)  # a custom .jsonl benchmark path is a valid value
         pid = gr.Textbox(label="Problem id", elem_id="cmp-pid")
         open_id = gr.Button("Open id", size="sm")
         rand = gr.Button("Random", size="sm", elem_id="cmp-random")

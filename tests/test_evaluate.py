@@ -55,8 +55,13 @@ def train_adapter_checkpoints(base_dir: Path, out: Path, plan: list[tuple[str, s
 @pytest.fixture(scope="module")
 def trained_checkpoints(tiny_model_dir, tmp_path_factory) -> Path:
     """checkpoint-10 answers 7; checkpoint-20 (trained further, towards 8) answers 8; adapter/ = checkpoint-20."""
-    out = tmp_path_factory.mktemp("ckpts")
-    train_adapter_checkpoints(tiny_model_dir, out, [("checkpoint-10", "7"), ("checkpoint-20", "8")])
+    # Shared by the test modules that import this fixture: trained once per session (per xdist worker).
+    out = tmp_path_factory.getbasetemp() / "toy-checkpoints"
+    if not (out / "checkpoint-20" / "adapter_config.json").exists():
+        tmp = tmp_path_factory.mktemp("toy-checkpoints-tmp")
+        train_adapter_checkpoints(tiny_model_dir, tmp, [("checkpoint-10", "7"), ("checkpoint-20", "8")])
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
     return out
 
 

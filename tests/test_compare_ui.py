@@ -1,0 +1,149 @@
+"""Compare tab: its logic (cft.compare) directly, then the real app through gradio_client.
+
+The models are real: LoRA checkpoints of the tiny random model, trained to answer "7" (checkpoint-10) and then
+"8" (checkpoint-20), installed as a run so that cft.models.list_models() offers them like any trained run.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_evaluate import install_run, sevens_benchmark, trained_checkpoints  # noqa: F401  (module fixture)
+
+from cft import compare, evaluate
+from cft.errors import UserError
+from cft.evaluate import EvalConfig
+
+A, B = "run:cft-toy/checkpoint-10", "run:cft-toy/checkpoint-20"
+
+
+@pytest.fixture
+def toy(trained_checkpoints, cft_home, tmp_path):  # noqa: F811
+    """A run with two checkpoints, and an eval of each on four 'answer is 7' problems (10: all right; 20: all wrong)."""
+    install_run(trained_checkpoints, cft_home)
+    bench = sevens_benchmark(tmp_path / "sevens.jsonl", n=4)
+    for ck in ("checkpoint-10", "checkpoint-20"):
+        evaluate.run_eval(EvalConfig(name=f"toy-{ck}", adapter=f"cft-toy/{ck}", benchmark=str(bench), max_new_tokens=1,
+                                     batch_size=4))
+    return bench
+
+
+# ------------------------------------------------------------------------------------------------- logic
+
+
+def test_round_robin_steps_generators_in_turn():
+    order = []
+
+    def gen(name, n):
+        for i in range(n):
+            order.append(name)
+            yield f"{name}{i}"
+
+    steps = list(compare.round_robin([gen("a", 3), gen("b", 1), gen("c", 2)]))
+    assert order == ["a", "b", "c", "a", "c", "a"]  # one step each per round, finished ones skipped
+    assert steps[-1][0] == ["a2", "b0", "c1"] and steps[-1][1] == [True, True, True]
+
+
+def test_inert_markdown_keeps_math_and_kills_html():
+    text = 'So $a < b$ and \\boxed{\\frac{1}{2}} <img src=x onerror="alert(1)"> <script>x()</script> &lt;b&gt;'
+    out = compare.inert_markdown(text)
+    assert "<img" not in out and "<script" not in out and "&lt;img" in out
+    assert "$a < b$" in out and "\\boxed{\\frac{1}{2}}" in out
+    assert "&amp;lt;b&amp;gt;" in out  # an entity cannot smuggle a tag back in
+
+
+def test_model_cache_is_lru(trained_checkpoints, cft_home):  # noqa: F811
+    install_run(trained_checkpoints, cft_home)
+    cache = compare.ModelCache(size=2)
+    m1 = cache.get_label(A)
+    assert cache.get_label(A) is m1 and cache.loads == 1  # switching problems does not reload
+    cache.get_label(B)
+    cache.get_label("run:cft-toy")  # a third model evicts the least recently used (A)
+    assert cache.loads == 3
+    cache.get_label(A)
+    assert cache.loads == 4
+
+
+def test_side_by_side_streams_and_marks(toy):
+    steps = list(compare.side_by_side([A, B], "What is 3 + 4?", "7", max_new_tokens=1, cache=compare.ModelCache()))
+    last = steps[-1]
+    assert last["answers"] == ["7", "8"] and all(last["finished"])
+    assert last["results"][0]["correct"] is True and last["results"][1]["correct"] is False
+    assert last["results"][0]["extracted"] == "7"
+    assert "✓" in compare.mark_markdown(last["results"][0]) and "✗" in compare.mark_markdown(last["results"][1])
+    with pytest.raises(UserError, match="model"):
+        list(compare.side_by_side([], "q", "7"))
+
+
+def test_diff_disagreements_and_table(toy):
+    fixed, broke, note = compare.diff_tables("toy-checkpoint-20", "toy-checkpoint-10")
+    assert len(fixed) == 4 and broke == [] and "fixed 4, broke 0" in note
+    assert fixed[0][3] == "8" and fixed[0][4] == "7"  # baseline answer, CFT answer
+    fixed, broke, _ = compare.diff_tables("toy-checkpoint-10", "toy-checkpoint-20")
+    assert fixed == [] and len(broke) == 4
+    assert len(compare.disagreements("toy-checkpoint-10", "toy-checkpoint-20")) == 4
+    p = compare.disagreement_problem("toy-checkpoint-10", "toy-checkpoint-20", seed=0)
+    assert "seven-" in p["id"] and p["reference"] == "7"
+    with pytest.raises(UserError, match="agree"):
+        compare.disagreement_problem("toy-checkpoint-10", "toy-checkpoint-10")
+    rows = {r[4]: r for r in compare.aggregate_table()}
+    assert rows["toy-checkpoint-10"][0] == "cft-toy/checkpoint-10" and rows["toy-checkpoint-10"][2].startswith("100.0% ±")
+    assert rows["toy-checkpoint-20"][2].startswith("0.0% ±") and rows["toy-checkpoint-20"][3] == 4
+    assert compare.eval_models("toy-checkpoint-10") == A
+
+
+def test_problem_picking():
+    p = compare.random_problem("gsm8k", seed=3)
+    again = compare.problem_by_id("gsm8k", p["id"])
+    assert again == p and p["reference"]
+    with pytest.raises(UserError, match="no problem with id"):
+        compare.problem_by_id("gsm8k", "definitely-not-an-id")
+    assert compare.typed_problem("2+2?", "4")["question"] == "2+2?"
+
+
+def test_votes_are_appended_with_models_and_problem(cft_home):
+    problem = {"benchmark": "gsm8k", "id": "3", "question": "q", "reference": "7"}
+    compare.record_vote("A better", [A, B, ""], problem, ["7", "8", ""])
+    compare.record_vote("tie", [A, B, None], problem)
+    lines = (cft_home / "votes.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    first = json.loads(lines[0])
+    assert first["vote"] == "A better" and first["models"] == {"A": A, "B": B}
+    assert first["problem"]["id"] == "3" and first["answers"] == {"A": "7", "B": "8"}
+    with pytest.raises(UserError, match="vote must be"):
+        compare.record_vote("A wins", [A, B], problem)
+    with pytest.raises(UserError, match="at least two"):
+        compare.record_vote("tie", [A], problem)
+
+
+# ------------------------------------------------------------------------------------------------- the app
+
+
+def test_compare_tab_through_gradio_client(toy, cft_home):
+    from gradio_client import Client
+    from ui import launched_app
+
+    with launched_app() as url:
+        client = Client(url, verbose=False)
+        bench, pid, question, reference = client.predict("gsm8k", api_name="/compare_random")
+        assert bench == "gsm8k" and question and reference
+        again = client.predict("gsm8k", pid, api_name="/compare_open_id")
+        assert again[2] == question
+        out = client.predict(A, B, "", "gsm8k", pid, "What is 3 + 4?", "7", 1, api_name="/compare_run")
+        headers, answers, marks = out[0:3], out[3:6], out[6:9]
+        assert A in headers[0] and B in headers[1]
+        assert answers[0] == "7" and answers[1] == "8" and answers[2] == ""
+        assert "`7`" in marks[0] and "✓" in marks[0]
+        assert "`8`" in marks[1] and "✗" in marks[1]
+        status = client.predict(api_name="/compare_vote_A_better")
+        assert "Recorded" in status
+        vote = json.loads((cft_home / "votes.jsonl").read_text().splitlines()[-1])
+        assert vote["vote"] == "A better" and vote["models"] == {"A": A, "B": B}
+        assert vote["problem"]["question"] == "What is 3 + 4?" and vote["problem"]["reference"] == "7"
+        assert vote["problem"]["id"] == ""  # the question was typed over the picked one: not recorded as gsm8k's
+        table, _ = client.predict(api_name="/compare_tables")
+        names = [r[4] for r in table["data"]]
+        assert "toy-checkpoint-10" in names and "toy-checkpoint-20" in names
+        fixed, broke, note = client.predict("toy-checkpoint-20", "toy-checkpoint-10", api_name="/compare_diff")
+        assert len(fixed["data"]) == 4 and "broke 0" in note
