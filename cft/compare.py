@@ -487,3 +487,37 @@ def side_by_side_view(label_a: str, label_b: str, label_c: str, benchmark: str, 
         for j, i in enumerate(slots):
             raw[i] = step["answers"][j]
         yield (*headers, *answers, *marks, list(chosen), problem, raw)
+
+# ----------------------------------------------------------------------------------------------- checkpoint selection
+
+
+def runs_with_checkpoints() -> list[str]:
+    root = workspace.runs_dir()
+    return sorted(p.name for p in root.iterdir()
+                  if p.is_dir() and any((c / "adapter_config.json").exists() for c in (p / "checkpoints").glob("checkpoint-*")))
+
+
+def start_selection(run: str, benchmark: str, limit: int | None, max_new_tokens: int, batch_size: int) -> str:
+    """Evaluate every checkpoint of ``run`` in the background and mark the best (paper: MATH-500)."""
+    if not run:
+        raise UserError("run: pick a run that has checkpoints")
+    config = evaluate.SelectConfig(run=run, benchmark=benchmark or "math500", limit=int(limit) if limit else None,
+                                   max_new_tokens=int(max_new_tokens), batch_size=int(batch_size))
+    evaluate.launch_selection(config)
+    return f"Started checkpoint selection **{config.name}**: every checkpoint of {run} on {config.benchmark}."
+
+
+def best_checkpoint_markdown(run: str) -> str:
+    if not run:
+        return ""
+    path = workspace.runs_dir() / run / "best_checkpoint.json"
+    try:
+        record = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return f"No checkpoint selected yet for **{run}**."
+    lines = [f"Best checkpoint of **{run}** on {_bench_name(record['benchmark'])} ({record['best']['n']} problems): "
+             f"**{record['best']['checkpoint']}**", "", "| checkpoint | accuracy | correct |", "|---|---|---|"]
+    for c in record["candidates"]:
+        star = " ★" if c["checkpoint"] == record["best"]["checkpoint"] else ""
+        lines.append(f"| {c['checkpoint']}{star} | {100 * c['accuracy']:.1f}% | {c['correct']}/{c['n']} |")
+    return "\n".join(lines)

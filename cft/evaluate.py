@@ -408,12 +408,6 @@ def job_main(argv: list[str] | None, load_config: Callable[[str], object], run: 
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    return job_main(argv, EvalConfig.load, run_eval)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 # ----------------------------------------------------------------------------------------------- checkpoints
@@ -475,3 +469,73 @@ def select_checkpoint(
     out = workspace.runs_dir() / run / "best_checkpoint.json"
     out.write_text(json.dumps(record, indent=2))
     return record
+
+
+@dataclass
+class SelectConfig:
+    """A checkpoint-selection job (run in the background from the Compare tab): the sweep of select_checkpoint."""
+
+    run: str
+    benchmark: str = "math500"
+    limit: int | None = 100
+    seed: int = 0
+    max_new_tokens: int = 1024
+    batch_size: int = 8
+    model: str | None = None
+    name: str = ""
+    kind: str = "select"
+
+    def __post_init__(self) -> None:
+        run_checkpoints(self.run)  # a run without checkpoints is refused now, not in the background
+        if not self.name:
+            self.name = _slug(f"select-{self.run}-{Path(self.benchmark).stem}-{self.limit or 'all'}")
+        eval_dir(self.name)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_selection(config: SelectConfig, *, progress: Callable[[int, int, int], None] | None = None) -> dict:
+    job = jobs.JobDir(eval_dir(config.name))
+    n_ckpts = len(run_checkpoints(config.run))
+    seen: list[str] = []
+
+    def report(ckpt, done, total, correct):
+        if ckpt not in seen:
+            seen.append(ckpt)
+        # Overall progress across checkpoints, so the jobs table shows one bar for the sweep.
+        job.write_progress((len(seen) - 1) * total + done, n_ckpts * total, correct=correct, checkpoint=ckpt)
+        if progress is not None:
+            progress(done, total, correct)
+
+    return select_checkpoint(config.run, model=config.model, benchmark=config.benchmark, limit=config.limit,
+                             seed=config.seed, max_new_tokens=config.max_new_tokens, batch_size=config.batch_size,
+                             progress=report)
+
+
+def launch_selection(config: SelectConfig) -> jobs.JobDir:
+    job = jobs.JobDir(eval_dir(config.name))
+    if job.status().get("state") in jobs.ACTIVE:
+        raise UserError(f"checkpoint selection {config.name!r} is already running")
+    job.write_config(config.to_dict())
+    jobs.spawn(["python", "-m", "cft.evaluate", "--config", str(job.config_path)], job)
+    return job
+
+
+def _load_any(path: str):
+    data = json.loads(Path(path).read_text())
+    if data.get("kind") == "select":
+        return SelectConfig(**data)
+    return EvalConfig.from_dict(data)
+
+
+def _run_any(config, **kwargs) -> dict:
+    return run_selection(config, **kwargs) if isinstance(config, SelectConfig) else run_eval(config, **kwargs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return job_main(argv, _load_any, _run_any)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

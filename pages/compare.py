@@ -43,7 +43,7 @@ def _choices():
     evals = compare.eval_names()
     return (gr.update(choices=labels), gr.update(choices=[""] + labels), gr.update(choices=[""] + labels),
             gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals),
-            gr.update(choices=labels))
+            gr.update(choices=labels), gr.update(choices=compare.runs_with_checkpoints()))
 
 
 def build() -> dict:
@@ -116,6 +116,13 @@ def build() -> dict:
             ev_critic = gr.Checkbox(label="Critic mode (CHAMP, or dataset:NAME as benchmark)")
             ev_start = gr.Button("Start eval", variant="primary", size="sm")
             ev_stop = gr.Button("Stop", size="sm")
+        with gr.Row():
+            sel_run = gr.Dropdown(compare.runs_with_checkpoints(), label="Run (pick its best checkpoint)")
+            sel_bench = gr.Dropdown(benches, value="math500" if "math500" in benches else None,
+                                    label="Validation benchmark (paper: MATH-500)", allow_custom_value=True)
+            sel_limit = gr.Number(value=100, precision=0, label="Validation problems")
+            sel_start = gr.Button("Select best checkpoint", size="sm")
+        sel_best = gr.Markdown()
         ev_status = gr.Markdown()
         ev_jobs = gr.Dataframe(compare.jobs_table(), headers=compare.JOB_HEADERS, interactive=False)
         timer = gr.Timer(3.0)
@@ -139,7 +146,7 @@ def build() -> dict:
                      [labels_state, problem_state, answers_state], vote_status,
                      api_name="compare_vote_" + vote.replace(" ", "_"))
 
-    refresh.click(_choices, None, [model_a, model_b, model_c, dis_a, dis_b, base_eval, cft_eval, ev_model])
+    refresh.click(_choices, None, [model_a, model_b, model_c, dis_a, dis_b, base_eval, cft_eval, ev_model, sel_run])
     refresh_tables.click(lambda: (compare.aggregate_table(), compare.critic_table()), None, [table, critic_tbl],
                          api_name="compare_tables")
 
@@ -158,5 +165,8 @@ def build() -> dict:
                    ev_status, api_name="compare_start_eval")
     ev_stop.click(_ui(compare.stop_eval), [ev_name], ev_status)
     timer.tick(compare.jobs_table, None, ev_jobs)
+    sel_start.click(_ui(compare.start_selection), [sel_run, sel_bench, sel_limit, ev_tokens, ev_batch], ev_status,
+                    api_name="compare_select_checkpoint")
+    sel_run.change(compare.best_checkpoint_markdown, sel_run, sel_best)
 
     return {"model_a": model_a, "model_b": model_b, "question": question, "run": run, "table": table}

@@ -145,7 +145,13 @@ def test_background_eval_killed_then_resumed(tiny_model_dir, cft_home):
 def test_checkpoint_selection_picks_the_most_accurate(trained_checkpoints, tmp_path, cft_home, tiny_model_dir):
     run_dir = install_run(trained_checkpoints, cft_home)
     bench = sevens_benchmark(tmp_path / "sevens.jsonl", n=4)
-    record = evaluate.select_checkpoint("cft-toy", benchmark=str(bench), limit=None, max_new_tokens=1, batch_size=4)
+    # As the Compare tab runs it: a background job (the sweep of select_checkpoint) with progress.
+    job = evaluate.launch_selection(evaluate.SelectConfig(run="cft-toy", benchmark=str(bench), limit=None,
+                                                          max_new_tokens=1, batch_size=4))
+    status = jobs.wait(job, timeout=300)
+    assert status["state"] == "completed", job.log_tail()
+    record = status["summary"]
+    assert job.progress()["done"] == job.progress()["total"] == 8  # 2 checkpoints x 4 problems
     by_name = {c["checkpoint"]: c for c in record["candidates"]}
     assert by_name["checkpoint-10"]["accuracy"] == 1.0   # answers 7: right
     assert by_name["checkpoint-20"]["accuracy"] == 0.0   # the later step answers 8: wrong
@@ -155,6 +161,13 @@ def test_checkpoint_selection_picks_the_most_accurate(trained_checkpoints, tmp_p
     # Each checkpoint's eval is an ordinary eval, listed for the Compare tab.
     names = {e["name"] for e in evaluate.list_evals()}
     assert {c["eval"] for c in record["candidates"]} <= names
+    assert job.name not in names  # the sweep itself is a job, not an eval in the accuracy table
+    from cft import compare
+
+    assert "**checkpoint-10**" in compare.best_checkpoint_markdown("cft-toy")
+    assert compare.runs_with_checkpoints() == ["cft-toy"]
+    with pytest.raises(UserError, match="no checkpoints"):
+        evaluate.SelectConfig(run="nothing-here")
 
 
 def test_adapter_by_run_name_and_errors(trained_checkpoints, cft_home, tmp_path):
