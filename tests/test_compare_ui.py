@@ -11,7 +11,7 @@ import json
 import pytest
 from test_evaluate import install_run, sevens_benchmark, trained_checkpoints  # noqa: F401  (module fixture)
 
-from cft import compare, evaluate
+from cft import compare, evaluate, jobs
 from cft.errors import UserError
 from cft.evaluate import EvalConfig
 
@@ -147,3 +147,12 @@ def test_compare_tab_through_gradio_client(toy, cft_home):
         assert "toy-checkpoint-10" in names and "toy-checkpoint-20" in names
         fixed, broke, note = client.predict("toy-checkpoint-20", "toy-checkpoint-10", api_name="/compare_diff")
         assert len(fixed["data"]) == 4 and "broke 0" in note
+        # An eval started from the tab runs as a background job and lands in the table.
+        msg = client.predict(B, str(toy), 2, 1, 2, "from-ui", False, api_name="/compare_start_eval")
+        assert "from-ui" in msg
+        status = jobs.wait(evaluate.eval_dir("from-ui"), timeout=300)
+        assert status["state"] == "completed" and status["summary"]["n"] == 2
+        assert "from-ui" in [r[0] for r in compare.jobs_table()]
+        table, _ = client.predict(api_name="/compare_tables")
+        row = next(r for r in table["data"] if r[4] == "from-ui")
+        assert row[0] == "cft-toy/checkpoint-20" and row[2].startswith("0.0% ±") and row[3] == 2
