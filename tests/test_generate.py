@@ -182,7 +182,15 @@ def test_gsm8k_train_source_keys_and_references(tiny_model_dir):
 def test_embedded_model_samples_two_questions():
     config = GenerateConfig(source="gsm8k_train", n_questions=2, samples_per_question=2, max_new_tokens=24,
                             batch_size=4, dataset="emb", teacher="verifier", temperature=0.7, seed=3)
-    counts = run_generation(config)
+    import torch
+
+    threads = torch.get_num_threads()
+    # One thread: on the shared 2-core CI box, two spinning OpenMP threads run this ~7x slower when busy.
+    torch.set_num_threads(1)
+    try:
+        counts = run_generation(config)
+    finally:
+        torch.set_num_threads(threads)
     samples = list(Store().iter_samples("emb"))
     assert counts.generated == 4 and len(samples) == 4
     assert all(s.student_model == "SmolLM2-135M-Instruct (embedded)" for s in samples)
