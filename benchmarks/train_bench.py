@@ -127,6 +127,9 @@ def bench_trl(samples, args, threads: int) -> dict:
             max_steps=args.steps, logging_steps=1, save_strategy="no", eval_strategy="no", report_to="none",
             include_num_input_tokens_seen="non_padding", use_cpu=True, seed=42, disable_tqdm=True,
             dataloader_num_workers=0,
+            # TRL defaults to bf16 autocast and gradient checkpointing; ours runs fp32 without checkpointing here, so
+            # both are set the same way: the comparison is of the trainers, not of precision or memory settings.
+            bf16=False, fp16=False, gradient_checkpointing=False,
         )
         lora = LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], lora_dropout=LORA["dropout"],
                           target_modules=LORA["targets"], task_type="CAUSAL_LM")

@@ -248,10 +248,11 @@ SUMMARY_HEADERS = ["name", "mode", "status", "progress", "ETA", "tokens/s", "fin
 # ------------------------------------------------------------------------------------------ Train tab helpers
 # The page only wires widgets to these; they return plain data (and a plotly figure).
 
-PRESET_FIELDS = [f for f in ("lora_r", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "num_epochs",
-                             "max_steps", "per_device_batch_size", "grad_accum", "max_length", "warmup_ratio",
-                             "scheduler", "weight_decay", "eval_fraction", "eval_steps", "save_steps", "logging_steps",
-                             "seed", "precision", "gradient_checkpointing")]
+# The form fields a preset fills (name, dataset, base model and sample filter are the user's, kept as typed).
+PRESET_FIELDS = ["lora_r", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "num_epochs", "max_steps",
+                 "per_device_batch_size", "grad_accum", "max_length", "warmup_ratio", "scheduler", "weight_decay",
+                 "eval_fraction", "eval_steps", "save_steps", "logging_steps", "seed", "precision",
+                 "gradient_checkpointing"]
 
 
 def form_value(config: TrainConfig, field_name: str) -> Any:

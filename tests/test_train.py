@@ -260,10 +260,22 @@ def test_kill_9_marks_the_run_failed_with_its_log_tail(tiny_model_dir):
 
 
 def test_an_exception_in_the_job_is_recorded_as_failed_with_its_message(tiny_model_dir):
+    import signal as _signal
+
+    from cft.train import main
+
     put_mini_dataset()
-    runs.launch(tiny_config(tiny_model_dir, name="broken", dataset="nope"), check_dataset=False)
-    status = runs.wait("broken", timeout=180)
-    assert status["state"] == "failed" and "nope" in status["error"]
+    d = runs.run_dir("broken")
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(tiny_config(tiny_model_dir, name="broken", dataset="nope").to_json())
+    handlers = _signal.getsignal(_signal.SIGTERM), _signal.getsignal(_signal.SIGINT)
+    try:
+        assert main(["--config", str(d / "config.json")]) == 1  # the entry point the subprocess runs
+    finally:
+        _signal.signal(_signal.SIGTERM, handlers[0])
+        _signal.signal(_signal.SIGINT, handlers[1])
+    status = runs.job("broken").status()
+    assert status["state"] == "failed" and "nope" in status["error"] and "not in the store" in status["error"]
     with pytest.raises(UserError, match="nope"):
         runs.launch(tiny_config(tiny_model_dir, name="broken2", dataset="nope"))
 
