@@ -12,7 +12,6 @@ the eval setting, so what you see is what the eval graded.
 
 from __future__ import annotations
 
-import html
 import json
 import random
 import re
@@ -145,7 +144,7 @@ def problem_from_eval(name: str, pid: str) -> dict:
     row = _rows_by_id(name).get(str(pid))
     if row is None:
         raise UserError(f"eval {name!r} has no result for problem {pid!r}")
-    bench = evaluate.jobs.JobDir(evaluate.eval_dir(name)).config().get("benchmark", "")
+    bench = jobs.JobDir(evaluate.eval_dir(name)).config().get("benchmark", "")
     return {"benchmark": bench, "id": str(row["id"]), "question": row["question"], "reference": str(row.get("reference", ""))}
 
 
@@ -355,7 +354,7 @@ def _preview(text: str, n: int = 90) -> str:
 
 def eval_models(name: str) -> str | None:
     """The model label an eval ran, as the dropdowns name it (so a diff row opens with the right models)."""
-    config = evaluate.jobs.JobDir(evaluate.eval_dir(name)).config()
+    config = jobs.JobDir(evaluate.eval_dir(name)).config()
     adapter = config.get("adapter")
     if not adapter:
         return next((m["label"] for m in model_options() if m["kind"] == "embedded"), None) \

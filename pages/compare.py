@@ -65,8 +65,8 @@ def build() -> dict:
         open_id = gr.Button("Open id", size="sm")
         rand = gr.Button("Random", size="sm", elem_id="cmp-random")
     with gr.Row():
-        dis_a = gr.Dropdown(evals, label="Eval 1 (for disagreements)")
-        dis_b = gr.Dropdown(evals, label="Eval 2")
+        dis_a = gr.Dropdown(evals, value=evals[0] if evals else None, label="Eval 1 (for disagreements)")
+        dis_b = gr.Dropdown(evals, value=evals[1] if len(evals) > 1 else None, label="Eval 2")
         disagree = gr.Button("Where the models disagree", size="sm")
     question = gr.Textbox(label="Question (pick one above or type your own)", lines=3, elem_id="cmp-question")
     with gr.Row():
@@ -96,8 +96,8 @@ def build() -> dict:
 
     with gr.Accordion("What CFT fixed and broke", open=False):
         with gr.Row():
-            base_eval = gr.Dropdown(evals, label="Baseline eval (base or SFT)", elem_id="cmp-base-eval")
-            cft_eval = gr.Dropdown(evals, label="CFT eval", elem_id="cmp-cft-eval")
+            base_eval = gr.Dropdown(evals, value=evals[0] if evals else None, label="Baseline eval (base or SFT)", elem_id="cmp-base-eval")
+            cft_eval = gr.Dropdown(evals, value=evals[1] if len(evals) > 1 else None, label="CFT eval", elem_id="cmp-cft-eval")
             diff_btn = gr.Button("Diff", size="sm", elem_id="cmp-diff")
         diff_note = gr.Markdown(elem_id="cmp-diff-note")
         fixed = gr.Dataframe(headers=compare.DIFF_HEADERS, interactive=False, label="CFT fixed", elem_id="cmp-fixed")
