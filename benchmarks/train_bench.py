@@ -148,15 +148,17 @@ def main() -> None:
                         help="both trainers drop examples whose prompt fills it and cut longer critiques alike")
     parser.add_argument("--shortest", action="store_true", help="the 200 shortest of the 600 samples (busy machines)")
     parser.add_argument("--model", default="embedded", help="base model (a tiny local dir checks the script quickly)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: free physical cores)")
     parser.add_argument("--only", choices=("ours", "trl"), help="run one side (for profiling)")
     args = parser.parse_args()
 
     import torch
 
     from cft import models
-    from cft.train import physical_cores
+    from cft.train import auto_threads
 
-    threads = physical_cores()
+    # Every side (ours, TRL, the matmul ceiling) uses the same thread count: one per core other work leaves free.
+    threads = args.threads or auto_threads()
     samples = load_samples(args.samples, args.shortest)
     n_params = sum(p.numel() for p in models.load_model(args.model, dtype=torch.float32, device="cpu")[0].parameters())
     load = os.getloadavg()[0]
