@@ -97,3 +97,14 @@ def export_all(out_dir=None):
                 path = export_samples(store, ds["name"], Path(tmp) / f"{ds['name']}.{ext}", fmt, status=list(STATUSES))
                 zf.write(path, arcname=path.name)
     return archive
+
+
+def allowed_presets(presets: list[str]) -> list[str]:
+    """The Train tab's preset choices: only the CPU preset on a public demo."""
+    return [p for p in presets if p == "cpu-quick"] if is_demo() else presets
+
+
+def train_cap_markdown() -> str:
+    return (f"**Demo mode:** runs are capped at {DEMO_MAX_STEPS} steps of the CPU preset (max length "
+            f"{DEMO_MAX_LENGTH}), whatever the fields below say; the GPU preset is off. Run CFT Studio locally to "
+            "train for real.")

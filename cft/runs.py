@@ -63,8 +63,13 @@ def _check_dataset(config: TrainConfig) -> None:
 
 
 def launch(config: TrainConfig, *, check_dataset: bool = True) -> dict:
-    """Write runs/<name>/config.json and start the job. Refuses a name that exists unless ``config.resume``."""
-    config.validate()
+    """Write runs/<name>/config.json and start the job. Refuses a name that exists unless ``config.resume``.
+
+    In demo mode (a public Space) the config is capped to the CPU preset's budget before anything is written.
+    """
+    from cft import demo
+
+    config = demo.cap_train_config(config.validate()).validate()
     d = job(config.name)
     if d.exists() and not config.resume:
         raise UserError(f"run {config.name!r} already exists: pick another name, resume it, or delete it first")

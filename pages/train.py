@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from cft import runs
+from cft import demo, runs
 from cft.errors import UserError
 from cft.train import FORM_FIELDS, MODES, PRECISIONS, PRESETS, SAMPLE_FILTERS, SCHEDULERS
 
@@ -63,7 +63,10 @@ def build() -> dict:
     widgets: dict = {}
     with gr.Row():
         with gr.Column(scale=2):
-            preset = gr.Dropdown(list(PRESETS), value="cpu-quick", label="Preset (fills the fields below)")
+            if demo.is_demo():
+                gr.Markdown(demo.train_cap_markdown(), elem_id="train-demo-cap")
+            preset = gr.Dropdown(demo.allowed_presets(list(PRESETS)), value="cpu-quick",
+                                 label="Preset (fills the fields below)")
             with gr.Row():
                 for name in ("name", "dataset", "base_model"):
                     widgets[name] = _widget(name, defaults[name])

@@ -53,3 +53,23 @@ def test_demo_app_shows_banner_and_exports_every_annotation(monkeypatch):
         frame = pd.read_parquet(io.BytesIO(zf.read("mine.parquet")))
     assert sorted(frame["status"]) == ["discarded", "reviewed"]  # discarded work is exported too: nothing is lost
     assert set(frame["annotator"]) == {"alice", "bob"}
+
+
+def test_demo_caps_training_to_the_cpu_budget(monkeypatch, tiny_model_dir):
+    from cft import runs
+    from cft.train import preset_config
+
+    store = Store()
+    store.add_samples("d", [Sample(question=f"q{i}", response="r", critique="ok\nConclusion: right [END]",
+                                   verdict="right", reference_solution="s") for i in range(4)])
+    monkeypatch.setenv("CFT_DEMO", "1")
+    config = preset_config("gpu", name="big", dataset="d", base_model=str(tiny_model_dir), max_steps=5000,
+                           max_length=4096)
+    runs.launch(config)
+    runs.stop("big")
+    saved = runs.config_of("big")
+    assert (saved.max_steps, saved.max_length, saved.lora_r) == (20, 512, 8)
+    assert saved.preset.startswith("cpu-quick")
+    assert demo.allowed_presets(["cpu-quick", "gpu"]) == ["cpu-quick"]
+    monkeypatch.delenv("CFT_DEMO")
+    assert demo.allowed_presets(["cpu-quick", "gpu"]) == ["cpu-quick", "gpu"]
