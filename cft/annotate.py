@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cft import workspace
 from cft.errors import UserError
-from cft.flags import AUTO_FLAGS, FLAG_HELP, compute_flags
+from cft.flags import AUTO_FLAGS, compute_flags
 from cft.samples import STATUSES, Sample, parse_verdict, set_verdict
 
 PAGE_SIZE = 50

@@ -393,17 +393,7 @@ def record_vote(vote: str, labels: list[str], problem: dict, answers: list[str] 
 
 
 def read_votes() -> list[dict]:
-    try:
-        lines = votes_path().read_text().splitlines()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in lines:
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
+    return jobs.read_jsonl(votes_path())
 
 
 def vote_summary() -> str:

@@ -187,16 +187,9 @@ def read_results(path_or_name: str | Path) -> list[dict]:
     path = Path(path_or_name)
     if not path.suffix == ".jsonl":
         path = eval_dir(str(path_or_name)) / "results.jsonl"
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        return []
     rows, seen = [], set()
-    for line in lines:
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the line a killed job was writing; its problem is redone on resume
+    # A torn last line is what a killed job was writing; its problem is redone on resume.
+    for row in jobs.read_jsonl(path):
         key = str(row.get("id"))
         if key in seen:
             continue

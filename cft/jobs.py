@@ -55,6 +55,22 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """Every complete JSON line of ``path`` ([] when missing); a line still being written is skipped, and the
+    next poll gets it."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
 class JobDir:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -117,17 +133,7 @@ class JobDir:
             fh.flush()
 
     def metrics(self) -> list[dict]:
-        try:
-            lines = self.metrics_path.read_text().splitlines()
-        except FileNotFoundError:
-            return []
-        out = []
-        for line in lines:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line being written right now; the next poll gets it
-        return out
+        return read_jsonl(self.metrics_path)
 
     def write_progress(self, done: int, total: int, **counts: Any) -> dict:
         now = time.time()

@@ -5,33 +5,11 @@ Widgets and wiring only: every handler is a cft.compare / cft.evaluate function.
 
 from __future__ import annotations
 
-import functools
-import inspect
 
 import gradio as gr
 
 from cft import compare
-from cft.errors import UserError
-
-
-def _ui(fn):
-    """Show a UserError as a Gradio error toast (naming the bad input) instead of a generic 'Error'."""
-    if inspect.isgeneratorfunction(fn):
-        @functools.wraps(fn)
-        def gen(*args, **kwargs):
-            try:
-                yield from fn(*args, **kwargs)
-            except UserError as exc:
-                raise gr.Error(str(exc)) from exc
-        return gen
-
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except UserError as exc:
-            raise gr.Error(str(exc)) from exc
-    return call
+from pages.common import user_errors
 
 
 def _problem_fields(p: dict):
@@ -129,19 +107,19 @@ def build() -> dict:
 
     # ------------------------------------------------------------------------------------------ wiring
     problem_out = [bench, pid, question, reference]
-    open_id.click(_ui(lambda b, i: _problem_fields(compare.problem_by_id(b, i))), [bench, pid], problem_out,
+    open_id.click(user_errors(lambda b, i: _problem_fields(compare.problem_by_id(b, i))), [bench, pid], problem_out,
                   api_name="compare_open_id")
-    pid.submit(_ui(lambda b, i: _problem_fields(compare.problem_by_id(b, i))), [bench, pid], problem_out)
-    rand.click(_ui(lambda b: _problem_fields(compare.random_problem(b))), [bench], problem_out, api_name="compare_random")
-    disagree.click(_ui(lambda a, b: _problem_fields(compare.disagreement_problem(a, b))), [dis_a, dis_b], problem_out,
+    pid.submit(user_errors(lambda b, i: _problem_fields(compare.problem_by_id(b, i))), [bench, pid], problem_out)
+    rand.click(user_errors(lambda b: _problem_fields(compare.random_problem(b))), [bench], problem_out, api_name="compare_random")
+    disagree.click(user_errors(lambda a, b: _problem_fields(compare.disagreement_problem(a, b))), [dis_a, dis_b], problem_out,
                    api_name="compare_disagree")
 
     run_inputs = [model_a, model_b, model_c, bench, pid, question, reference, max_new]
     run_outputs = [*headers, *answers, *marks, labels_state, problem_state, answers_state]
-    run.click(_ui(compare.side_by_side_view), run_inputs, run_outputs, api_name="compare_run")
+    run.click(user_errors(compare.side_by_side_view), run_inputs, run_outputs, api_name="compare_run")
 
     for button, vote in zip(vote_buttons, compare.VOTES):
-        button.click(_ui(lambda l, p, a, _v=vote: f"Recorded **{_v}** ({compare.vote_summary()})"
+        button.click(user_errors(lambda l, p, a, _v=vote: f"Recorded **{_v}** ({compare.vote_summary()})"
                          if compare.record_vote(_v, l, p, a) else ""),
                      [labels_state, problem_state, answers_state], vote_status,
                      api_name="compare_vote_" + vote.replace(" ", "_"))
@@ -150,7 +128,7 @@ def build() -> dict:
     refresh_tables.click(lambda: (compare.aggregate_table(), compare.critic_table()), None, [table, critic_tbl],
                          api_name="compare_tables")
 
-    diff_btn.click(_ui(compare.diff_tables), [base_eval, cft_eval], [fixed, broke, diff_note], api_name="compare_diff")
+    diff_btn.click(user_errors(compare.diff_tables), [base_eval, cft_eval], [fixed, broke, diff_note], api_name="compare_diff")
 
     def open_row(cand, base, evt: gr.SelectData):
         row = evt.row_value
@@ -158,14 +136,14 @@ def build() -> dict:
                 compare.eval_models(base) or gr.update(), compare.eval_models(cand) or gr.update())
 
     for frame in (fixed, broke):
-        frame.select(_ui(open_row), [cft_eval, base_eval], [*problem_out, model_a, model_b]).then(
-            _ui(compare.side_by_side_view), run_inputs, run_outputs)
+        frame.select(user_errors(open_row), [cft_eval, base_eval], [*problem_out, model_a, model_b]).then(
+            user_errors(compare.side_by_side_view), run_inputs, run_outputs)
 
-    ev_start.click(_ui(compare.start_eval), [ev_model, ev_bench, ev_limit, ev_tokens, ev_batch, ev_name, ev_critic],
+    ev_start.click(user_errors(compare.start_eval), [ev_model, ev_bench, ev_limit, ev_tokens, ev_batch, ev_name, ev_critic],
                    ev_status, api_name="compare_start_eval")
-    ev_stop.click(_ui(compare.stop_eval), [ev_name], ev_status)
+    ev_stop.click(user_errors(compare.stop_eval), [ev_name], ev_status)
     timer.tick(compare.jobs_table, None, ev_jobs)
-    sel_start.click(_ui(compare.start_selection), [sel_run, sel_bench, sel_limit, ev_tokens, ev_batch], ev_status,
+    sel_start.click(user_errors(compare.start_selection), [sel_run, sel_bench, sel_limit, ev_tokens, ev_batch], ev_status,
                     api_name="compare_select_checkpoint")
     sel_run.change(compare.best_checkpoint_markdown, sel_run, sel_best)
 

@@ -12,27 +12,14 @@ import gradio as gr
 import pandas as pd
 
 from cft import annotate as an
-from cft.errors import UserError
 from cft.samples import STATUSES, VERDICTS
 from cft.store import Store
+from pages.common import user_errors
 
 SHORTCUTS = (
     "**Keys:** <kbd>Ctrl</kbd>+<kbd>Enter</kbd> submit · <kbd>Ctrl</kbd>+<kbd>S</kbd> save draft · "
     "<kbd>Alt</kbd>+<kbd>→</kbd> next · <kbd>Alt</kbd>+<kbd>←</kbd> previous"
 )
-
-
-def _ui_errors(fn):
-    """A UserError becomes a Gradio error toast (and a clear error for API clients) instead of a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except UserError as exc:
-            raise gr.Error(str(exc)) from exc
-
-    return wrapper
 
 
 def _table(page: an.Page):
@@ -151,7 +138,7 @@ def build() -> dict:
         values = list(view.values())
         return (*values, gr.update(choices=view.revisions, value=None), msg, conflict_html)
 
-    @_ui_errors
+    @user_errors
     def do_load():
         # Datasets imported since the app started (CLI, Generate tab) appear on every page load.
         names = an.dataset_names(store)
@@ -159,24 +146,24 @@ def build() -> dict:
         table = table_values(dataset, None, an.ALL, an.ALL, an.ALL, "", "Flagged first", 1)
         return (gr.update(choices=names, value=dataset), *table)
 
-    @_ui_errors
+    @user_errors
     def do_refresh(dataset, status, verdict, flag, source, search, order, page):
         names = an.dataset_names(store)
         return (gr.update(choices=names), *table_values(dataset, status, verdict, flag, source, search, order, page))
 
-    @_ui_errors
+    @user_errors
     def do_browse(dataset, status, verdict, flag, source, search, order, page):
         return table_values(dataset, status, verdict, flag, source, search, order, page)
 
-    @_ui_errors
+    @user_errors
     def do_first_page(dataset, status, verdict, flag, source, search, order):
         return table_values(dataset, status, verdict, flag, source, search, order, 1)
 
-    @_ui_errors
+    @user_errors
     def do_step_page(step, dataset, status, verdict, flag, source, search, order, page):
         return table_values(dataset, status, verdict, flag, source, search, order, int(page or 1) + step)
 
-    @_ui_errors
+    @user_errors
     def do_open(sample_id):
         return editor_values(an.open_sample(store, sample_id))
 
@@ -184,7 +171,7 @@ def build() -> dict:
         row = evt.row_value or []
         return do_open(row[0] if row else None)
 
-    @_ui_errors
+    @user_errors
     def do_dataset(dataset):
         srcs = an.sources(store, dataset)
         return gr.update(choices=[an.ALL, *srcs], value=an.ALL), gr.update(value=dataset or "")
@@ -193,7 +180,7 @@ def build() -> dict:
         return an.annotator_name(getattr(request, "username", None), annotator)
 
     def save_with(status_value: str):
-        @_ui_errors
+        @user_errors
         def handler(sample_id, revision, critique, annotator, advance,
                     dataset, status, verdict, flag, source, search, order, page, request: gr.Request):
             outcome = an.save(store, sample_id, critique, status=status_value, expected_revision=revision,
@@ -215,14 +202,14 @@ def build() -> dict:
 
         return handler
 
-    @_ui_errors
+    @user_errors
     def do_move(step, sample_id, dataset, status, verdict, flag, source, search, order):
         nxt = an.neighbor(store, filters_of(dataset, status, verdict, flag, source, search, order), sample_id, step)
         if nxt is None:
             return (*[gr.skip()] * (len(editor_out) - 2), "No more samples in this filter.", gr.skip())
         return editor_values(an.open_sample(store, nxt))
 
-    @_ui_errors
+    @user_errors
     def do_restore(sample_id, restore_revision, revision, annotator,
                    dataset, status, verdict, flag, source, search, order, page, request: gr.Request):
         outcome = an.restore(store, sample_id, restore_revision, expected_revision=revision,
@@ -242,14 +229,14 @@ def build() -> dict:
         new = an.with_verdict(critique, verdict_choice)
         return new, an.suggestion_diff_html(original, new)
 
-    @_ui_errors
+    @user_errors
     def do_import(file, into_dataset, import_format, skip_bad):
         msg = an.import_upload(store, file, into_dataset, import_format, skip_bad=skip_bad)
         names = an.dataset_names(store)
         chosen = into_dataset if into_dataset in names else (names[0] if names else None)
         return msg, gr.update(choices=names, value=chosen)
 
-    @_ui_errors
+    @user_errors
     def do_export(export_format, reviewed_only, dataset, status, verdict, flag, source, search, order):
         filters = filters_of(dataset, status, verdict, flag, source, search, order)
         return str(an.export(store, filters, export_format, reviewed_only=reviewed_only))

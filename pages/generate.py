@@ -10,17 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from cft import generate, pricing
-from cft.errors import UserError
-
-
-def _user_errors(fn):
-    def wrapped(*args):
-        try:
-            return fn(*args)
-        except UserError as exc:
-            raise gr.Error(str(exc)) from None
-
-    return wrapped
+from pages.common import user_errors
 
 
 def build() -> dict:
@@ -77,14 +67,14 @@ def build() -> dict:
             log = gr.Textbox(label="Log tail", lines=12, max_lines=12, autoscroll=True, elem_id="generate-log")
 
     form = [w[name] for name in generate.FORM_FIELDS]
-    launch.click(_user_errors(lambda key, *values: generate.launch_from_form(dict(zip(generate.FORM_FIELDS, values)), key)),
+    launch.click(user_errors(lambda key, *values: generate.launch_from_form(dict(zip(generate.FORM_FIELDS, values)), key)),
                  inputs=[api_key, *form], outputs=message, api_name="launch_generation")
-    test.click(_user_errors(generate.connection_message), inputs=[w["base_url"], w["model"], api_key, w["timeout"]],
+    test.click(user_errors(generate.connection_message), inputs=[w["base_url"], w["model"], api_key, w["timeout"]],
                outputs=message, api_name="test_connection")
-    save_prices.click(_user_errors(pricing.save_prices_text), inputs=w["prices"], outputs=message,
+    save_prices.click(user_errors(pricing.save_prices_text), inputs=w["prices"], outputs=message,
                       api_name="save_prices")
-    stop.click(_user_errors(generate.stop_job), inputs=job, outputs=message, api_name="stop_generation")
-    resume.click(_user_errors(generate.resume_job), inputs=[job, api_key], outputs=message, api_name="resume_generation")
+    stop.click(user_errors(generate.stop_job), inputs=job, outputs=message, api_name="stop_generation")
+    resume.click(user_errors(generate.resume_job), inputs=[job, api_key], outputs=message, api_name="resume_generation")
 
     w["teacher"].change(lambda kind: gr.update(visible=kind == "openai"), inputs=w["teacher"], outputs=endpoint,
                         api_visibility="private")

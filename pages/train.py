@@ -9,8 +9,8 @@ from __future__ import annotations
 import gradio as gr
 
 from cft import demo, runs
-from cft.errors import UserError
-from cft.train import FORM_FIELDS, MODES, PRECISIONS, PRESETS, SAMPLE_FILTERS, SCHEDULERS
+from cft.train import FORM_FIELDS, PRECISIONS, PRESETS, SAMPLE_FILTERS, SCHEDULERS
+from pages.common import user_errors
 
 _INT = {"limit", "lora_r", "lora_alpha", "max_steps", "per_device_batch_size", "grad_accum", "max_length",
         "eval_steps", "save_steps", "logging_steps", "seed"}
@@ -46,16 +46,6 @@ def _widget(name: str, value):
     if isinstance(value, float):
         return gr.Number(value=value, label=label)
     return gr.Textbox(value=value, label=label)
-
-
-def _user_errors(fn):
-    def wrapped(*args):
-        try:
-            return fn(*args)
-        except UserError as exc:
-            raise gr.Error(str(exc)) from None
-
-    return wrapped
 
 
 def build() -> dict:
@@ -104,10 +94,10 @@ def build() -> dict:
     preset.change(runs.preset_values, inputs=preset, outputs=[widgets[f] for f in runs.PRESET_FIELDS],
                   api_name="preset_values")
     for button, kind in ((launch_cft, "cft"), (launch_sft, "sft"), (launch_both, "both")):
-        button.click(_user_errors(lambda p, *values, kind=kind: runs.launch_from_form(kind, list(values), p)),
+        button.click(user_errors(lambda p, *values, kind=kind: runs.launch_from_form(kind, list(values), p)),
                      inputs=[preset, *form], outputs=message, api_name=f"launch_{kind}")
-    stop.click(_user_errors(runs.stop_message), inputs=current, outputs=message, api_name="stop_run")
-    resume.click(_user_errors(runs.resume_message), inputs=current, outputs=message, api_name="resume_run")
+    stop.click(user_errors(runs.stop_message), inputs=current, outputs=message, api_name="stop_run")
+    resume.click(user_errors(runs.resume_message), inputs=current, outputs=message, api_name="resume_run")
 
     def refresh(selected, smooth, logscale, chosen):
         view = runs.dashboard(selected, smooth, logscale, chosen)

@@ -13,7 +13,7 @@ import pytest
 
 from cft import jobs
 from cft.errors import UserError
-from cft.generate import (Counts, GenerateConfig, get_job, launch, load_questions, relaunch, run_generation,
+from cft.generate import (GenerateConfig, get_job, load_questions, relaunch, run_generation,
                           sample_key)
 from cft.samples import Sample
 from cft.store import Store

@@ -245,7 +245,7 @@ def test_stop_saves_checkpoint_then_resume_continues_the_global_step(tiny_model_
     assert status["state"] == "stopped" and status["global_step"] > stopped_at
     steps = _train_steps("long")
     assert steps == sorted(steps) and len(steps) == len(set(steps))  # no restart from step 1, no duplicates
-    assert f"resuming from" in runs.log_tail("long", 400) and f"checkpoint-{stopped_at}" in runs.log_tail("long", 400)
+    assert "resuming from" in runs.log_tail("long", 400) and f"checkpoint-{stopped_at}" in runs.log_tail("long", 400)
 
 
 def test_kill_9_marks_the_run_failed_with_its_log_tail(tiny_model_dir):

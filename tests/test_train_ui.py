@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from cft import runs
 from cft.train import FORM_FIELDS
