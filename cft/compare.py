@@ -182,16 +182,18 @@ def token_stream(model, tokenizer, prompt: str, *, max_new_tokens: int = 512) ->
     ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(device)
     stops = _stop_ids(tokenizer)
     past, new = None, []
-    with torch.inference_mode():
-        for _ in range(max_new_tokens):
+    # inference_mode wraps each step only, never a yield: grad mode is thread-local, so a context held across a
+    # yield would leak into the caller (and stay off forever if the page abandons the stream), breaking training.
+    for _ in range(max_new_tokens):
+        with torch.inference_mode():
             out = model(input_ids=ids, past_key_values=past, use_cache=True)
-            past = out.past_key_values
-            token = int(out.logits[0, -1].argmax())
-            if token in stops:
-                break
-            new.append(token)
-            ids = torch.tensor([[token]], device=device)
-            yield tokenizer.decode(new, skip_special_tokens=True)
+        past = out.past_key_values
+        token = int(out.logits[0, -1].argmax())
+        if token in stops:
+            break
+        new.append(token)
+        ids = torch.tensor([[token]], device=device)
+        yield tokenizer.decode(new, skip_special_tokens=True)
 
 
 def round_robin(streams: list[Iterator[str]]) -> Iterator[tuple[list[str], list[bool]]]:

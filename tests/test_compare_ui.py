@@ -156,3 +156,17 @@ def test_compare_tab_through_gradio_client(toy, cft_home):
         table, _ = client.predict(api_name="/compare_tables")
         row = next(r for r in table["data"] if r[4] == "from-ui")
         assert row[0] == "cft-toy/checkpoint-20" and row[2].startswith("0.0% ±") and row[3] == 2
+
+
+def test_an_abandoned_answer_stream_leaves_gradients_on(tiny_model_dir):
+    """A page that moves on mid-answer must not leave the thread in inference mode (training would then fail)."""
+    import torch
+
+    from cft import compare, models
+
+    model, tokenizer = models.load_model(str(tiny_model_dir))
+    stream = compare.token_stream(model, tokenizer, "Hello", max_new_tokens=5)
+    next(stream)
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+    del stream
+    assert torch.is_grad_enabled()
