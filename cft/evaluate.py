@@ -25,12 +25,12 @@ import re
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 from cft import jobs, workspace
-from cft.errors import UserError
+from cft.errors import UserError, check_fields
 
 KIND = "eval"
 # Fields that define what an eval measures: resuming under the same name with any of these changed would mix
@@ -74,10 +74,7 @@ class EvalConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "EvalConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise UserError(f"eval config: unknown field(s) {', '.join(unknown)}; expected some of {sorted(names)}")
+        check_fields(cls, data, "eval config")
         return cls(**data)
 
     @classmethod

@@ -18,6 +18,7 @@ import re
 import threading
 
 # The same conclusion pattern parse_verdict uses, so "ends with its conclusion" agrees with the verdict.
+from cft.grading import braced
 from cft.samples import _CONCLUSION, Sample, parse_verdict
 
 AUTO_FLAGS = ("verdict_contradicts_reference", "no_conclusion", "arithmetic_error_missed", "empty_or_truncated")
@@ -41,23 +42,7 @@ def _short(text: str, n: int = 60) -> str:
 def _unclosed_boxed(text: str) -> bool:
     """True if the last ``\\boxed{`` never closes (braces counted, ``\\{`` ignored)."""
     start = text.rfind("\\boxed{")
-    if start < 0:
-        return False
-    depth = 0
-    i = start + len("\\boxed")
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return False
-        i += 1
-    return True
+    return start >= 0 and braced(text, start + len("\\boxed")) is None
 
 
 def _open_math(text: str) -> str | None:

@@ -27,12 +27,12 @@ import sys
 import time
 import traceback
 import zlib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from cft import jobs, workspace
-from cft.errors import UserError
+from cft.errors import UserError, check_fields
 from cft.prompts import TEACHER_TEMPERATURE, TEACHER_TOP_P, eval_messages, render
 from cft.samples import Sample, with_parsed_verdict
 
@@ -103,10 +103,7 @@ class GenerateConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "GenerateConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise UserError(f"generate config: unknown field(s) {unknown}; expected some of {sorted(names)}")
+        check_fields(cls, data, "generate config")
         return cls(**data)
 
 

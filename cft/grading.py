@@ -30,7 +30,7 @@ _NUMBER_RE = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?|
 _THOUSANDS_ONLY_RE = re.compile(r"^\s*-?\$?\s*\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*$")
 
 
-def _braced(text: str, open_at: int) -> tuple[str, int] | None:
+def braced(text: str, open_at: int) -> tuple[str, int] | None:
     """The content of the ``{...}`` group starting at ``open_at`` (nested braces counted), and its end."""
     depth, i = 0, open_at
     while i < len(text):
@@ -54,7 +54,7 @@ def all_boxed(text: str) -> list[str]:
     for m in _BOX_RE.finditer(text or ""):
         pos = m.end()
         if pos < len(text) and text[pos] == "{":
-            got = _braced(text, pos)
+            got = braced(text, pos)
             if got is not None:
                 found.append(got[0].strip())
         else:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cft import workspace
-from cft.errors import UserError
+from cft.errors import UserError, check_fields
 
 # Quoted for context in every report (Wang, Yue & Chen, "Critique Fine-Tuning", arXiv 2501.17703).
 PAPER_CONTEXT = """\
@@ -97,10 +97,7 @@ class ReproduceConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "config") -> "ReproduceConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise UserError(f"{where}: unknown field(s) {', '.join(unknown)}; expected some of {', '.join(sorted(names))}")
+        check_fields(cls, data, where)
         return cls(**data)
 
 

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable
 
-from cft.errors import UserError
+from cft.errors import UserError, check_fields
 
 MODES = ("cft", "sft")
 SAMPLE_FILTERS = ("usable", "reviewed")  # usable: every non-discarded sample that has a critique
@@ -93,10 +93,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str = "config") -> "TrainConfig":
+        check_fields(cls, data, where)
         known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise UserError(f"{where}: unknown field(s) {', '.join(unknown)}; expected some of {', '.join(known)}")
         values = {}
         for key, value in data.items():
             values[key] = _coerce(known[key], value, where)
