@@ -356,6 +356,9 @@ flags {json.dumps(stats.get('flags', {}))}. Generation: {json.dumps({k: v for k,
 
 {chr(10).join(time_rows)}
 
+A resumed reproduction reuses finished work (the store's samples, completed runs, finished evals), so those stages
+show only the time to find it.
+
 ## The paper's figures, for context
 
 {PAPER_CONTEXT}
