@@ -272,13 +272,11 @@ def write_report(cfg: ReproduceConfig, *, timer: Timer, data: dict, stats: dict,
                  evals: dict, critics: dict) -> Path:
     from cft import runs
     from cft.compare import diff_evals
-    from cft.plots import loss_figure
 
     out = workspace.safe_child(workspace.reports_dir(), cfg.name)
     out.mkdir(parents=True, exist_ok=True)
 
-    fig = loss_figure([{"name": n, "mode": mode, "metrics": runs.metrics(n)} for mode, n in run_names.items()],
-                      smoothing=0.6, title=f"{cfg.name}: training loss, CFT (solid) against SFT (dashed)")
+    fig = pair_loss_figure(run_names)
     fig.write_html(out / "loss.html", include_plotlyjs="cdn")
     png_note = _write_png(fig, out / "loss.png")
 
@@ -376,6 +374,18 @@ Reproduce with `python -m cft reproduce --config {out / 'config.json'}`.
     (out / "results.json").write_text(json.dumps({"evals": evals, "critics": critics, "seconds": timer.seconds,
                                                   "runs": run_names}, indent=2, default=str))
     return out / "report.md"
+
+
+def pair_loss_figure(run_names: dict[str, str]):
+    """The pair's loss curves for a static report: the report's heading names the plot, so the figure carries no
+    title that a horizontal legend could overlap."""
+    from cft import runs
+    from cft.plots import loss_figure
+
+    fig = loss_figure([{"name": n, "mode": mode, "metrics": runs.metrics(n)} for mode, n in run_names.items()],
+                      smoothing=0.6, title="")
+    fig.update_layout(title=None, margin=dict(t=70), yaxis_title="loss (CFT solid, SFT dashed)")
+    return fig
 
 
 def _write_png(fig, path: Path) -> str:
