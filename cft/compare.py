@@ -502,9 +502,8 @@ def best_checkpoint_markdown(run: str) -> str:
     if not run:
         return ""
     path = workspace.runs_dir() / run / "best_checkpoint.json"
-    try:
-        record = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    record = jobs.read_json(path, None)
+    if record is None:
         return f"No checkpoint selected yet for **{run}**."
     lines = [f"Best checkpoint of **{run}** on {_bench_name(record['benchmark'])} ({record['best']['n']} problems): "
              f"**{record['best']['checkpoint']}**", "", "| checkpoint | accuracy | correct |", "|---|---|---|"]

@@ -240,10 +240,7 @@ def summarize(rows: list[dict], *, total: int, seconds: float, config: EvalConfi
 
 
 def read_summary(name: str) -> dict | None:
-    try:
-        return json.loads((eval_dir(name) / "summary.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+    return jobs.read_json(eval_dir(name) / "summary.json", None)
 
 
 def list_evals(kind: str | None = KIND) -> list[dict]:

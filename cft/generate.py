@@ -613,13 +613,9 @@ def config_from_form(values: dict) -> GenerateConfig:
     spec, adapter = resolve_student(values.pop("student", ""))
     prices = values.pop("prices", None)
     if isinstance(prices, str):
-        import json
+        from cft.pricing import parse_prices_text
 
-        text = prices.strip()
-        try:
-            prices = json.loads(text) if text else None
-        except json.JSONDecodeError as exc:
-            raise UserError(f"prices: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        prices = parse_prices_text(prices)
     ints = ("n_questions", "seed", "samples_per_question", "max_new_tokens", "batch_size", "concurrency",
             "max_retries")
     for name in ints:

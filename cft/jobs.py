@@ -30,7 +30,7 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def _read_json(path: Path, default: Any) -> Any:
+def read_json(path: Path, default: Any) -> Any:
     try:
         return json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
@@ -94,14 +94,14 @@ class JobDir:
         _write_json_atomic(self.config_path, config)
 
     def config(self) -> dict:
-        return _read_json(self.config_path, {})
+        return read_json(self.config_path, {})
 
     # status -------------------------------------------------------------------------------------------
     def write_status(self, state: str, **extra: Any) -> dict:
         if state not in STATES:
             raise ValueError(f"state must be one of {STATES}, got {state!r}")
         self.path.mkdir(parents=True, exist_ok=True)
-        current = _read_json(self.status_path, {})
+        current = read_json(self.status_path, {})
         current.update(extra)
         current["state"] = state
         current["updated_at"] = time.time()
@@ -114,10 +114,10 @@ class JobDir:
 
     def status(self) -> dict:
         """The job's status; a job recorded as active whose process is gone is marked failed, with its log tail."""
-        status = _read_json(self.status_path, {})
+        status = read_json(self.status_path, {})
         if status.get("state") in ACTIVE and status.get("pid") and not pid_alive(status["pid"]):
             # Re-read: the job may have written its final state between our read and the pid check.
-            status = _read_json(self.status_path, {})
+            status = read_json(self.status_path, {})
             if status.get("state") in ACTIVE:
                 tail = self.log_tail(30)
                 status = self.write_status(
@@ -137,7 +137,7 @@ class JobDir:
 
     def write_progress(self, done: int, total: int, **counts: Any) -> dict:
         now = time.time()
-        previous = _read_json(self.progress_path, {})
+        previous = read_json(self.progress_path, {})
         started = previous.get("started_at", now)
         elapsed = now - started
         eta = elapsed / done * (total - done) if done and total else None
@@ -147,7 +147,7 @@ class JobDir:
         return data
 
     def progress(self) -> dict:
-        return _read_json(self.progress_path, {})
+        return read_json(self.progress_path, {})
 
     def log_tail(self, n: int = 50) -> str:
         try:

@@ -98,13 +98,20 @@ class Usage:
                 "cost": round(self.cost, 6), "priced": self.price is not None}
 
 
-def save_prices_text(text: str) -> str:
-    """Save a price table typed as JSON (the Generate tab's editor); a message saying where."""
+def parse_prices_text(text: str | None):
+    """A price table typed as JSON; None when the text is empty."""
+    text = (text or "").strip()
+    if not text:
+        return None
     try:
-        table = json.loads(text or "{}")
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"prices: line {exc.lineno}: not valid JSON ({exc.msg})") from None
-    table = save_prices(table)
+
+
+def save_prices_text(text: str) -> str:
+    """Save a price table typed as JSON (the Generate tab's editor); a message saying where."""
+    table = save_prices(parse_prices_text(text) or {})
     return f"Saved {len(table)} price(s) to {prices_path()}."
 
 
