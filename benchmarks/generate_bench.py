@@ -72,7 +72,7 @@ def student(args) -> None:
 def teacher(args) -> None:
     from cft.benchmarks import load_benchmark
     from cft.teacher import OpenAITeacher, run_sync
-    from tests.llama_server import start_llama_server
+    from tests.servers import start_llama_server
 
     problems = load_benchmark("gsm8k_train", limit=args.requests, seed=0)
     items = [(i, p.question, p.solution) for i, p in enumerate(problems)]

@@ -7,7 +7,7 @@ import gradio_client
 from cft import demo
 from cft.samples import Sample
 from cft.store import Store
-from tests.ui import launched_app
+from tests.helpers import launched_app
 
 
 def test_banner_says_data_is_lost_without_persistent_storage(monkeypatch):

@@ -10,8 +10,8 @@ from gradio_client import Client
 
 from cft.samples import Sample
 from cft.store import Store
-from tests.llama_server import FaultServer
-from tests.ui import free_port
+from tests.helpers import free_port
+from tests.servers import FaultServer
 
 
 def launched_generate_tab():

@@ -10,7 +10,7 @@ from cft.generate import Counts, GenerateConfig, critique_with_openai, pending_c
 from cft.samples import VERDICTS, Sample
 from cft.store import Store
 from cft.teacher import OpenAITeacher, TeacherError, run_sync, test_connection as probe_connection
-from tests.llama_server import FaultServer, closed_port, start_llama_server
+from tests.servers import FaultServer, closed_port, start_llama_server
 
 
 @pytest.fixture(scope="session")

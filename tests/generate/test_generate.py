@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -17,9 +16,9 @@ from cft.generate import (GenerateConfig, get_job, load_questions, relaunch, run
                           sample_key)
 from cft.samples import Sample
 from cft.store import Store
-from tests.llama_server import FaultServer
+from tests.helpers import ROOT
+from tests.servers import FaultServer
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED_QUESTIONS = [
     ("What is 2 + 3?", "5"),
     ("What is 4 * 5?", "20"),

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
-from test_compare_ui import A, B, toy  # noqa: F401  (fixtures)
-from test_evaluate import trained_checkpoints  # noqa: F401
-from ui import browser_page, launched_app  # noqa: F401
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "compare.png"
+from tests.helpers import ROOT, launched_app
+
+A, B = "run:cft-toy/checkpoint-10", "run:cft-toy/checkpoint-20"
+SCREENSHOT = ROOT / "docs" / "screenshots" / "compare.png"
 
 
 def pick(page, elem_id: str, value: str) -> None:
@@ -24,7 +23,7 @@ def pick(page, elem_id: str, value: str) -> None:
 
 
 @pytest.mark.browser
-def test_compare_tab_in_chromium(toy, browser_page, cft_home, tmp_path):  # noqa: F811
+def test_compare_tab_in_chromium(toy, browser_page, cft_home, tmp_path):
     page = browser_page
     with launched_app() as url:
         page.goto(url)

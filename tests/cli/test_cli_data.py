@@ -10,8 +10,8 @@ from pathlib import Path
 from cft.__main__ import main
 from cft.prompts import cft_input, CFT_INSTRUCTION
 from cft.store import Store
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _alpaca(path: Path, n: int = 3) -> Path:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from cft import runs
 from cft.train import FORM_FIELDS
-from tests.test_train import _train_steps, put_mini_dataset, tiny_config, wait_for
-from tests.ui import launched_app
+from tests.helpers import launched_app, put_mini_dataset, tiny_config, train_steps, wait_for
 
 
 def _form_args(config) -> list:
@@ -43,7 +42,7 @@ def test_train_tab_launches_shows_metrics_and_stops_a_run(tiny_model_dir):
         assert "Stopping" in message
         status = runs.wait("ui-run", timeout=120)
         assert status["state"] == "stopped"
-        assert _train_steps("ui-run")
+        assert train_steps("ui-run")
         table = client.predict([], 0.6, False, "ui-run", api_name="/refresh_runs")[0]
         assert {row[0]: row[2] for row in table["data"]}["ui-run"] == "stopped"
         # A second launch with the same name is refused with a readable error, not a crash.

@@ -10,7 +10,7 @@ import pytest
 from cft import jobs, plots, runs
 from cft.errors import UserError
 from cft.train import PAIR_BUDGET_NOTE, TrainConfig, build_examples, load_samples, run
-from tests.test_train import QUESTIONS, put_mini_dataset, tiny_config
+from tests.helpers import QUESTIONS, put_mini_dataset, tiny_config
 
 
 def _fake_run(name, mode, state, losses, pair="", started=None):

@@ -1,4 +1,5 @@
-"""Compare tab: its logic (cft.compare) directly, then the real app through gradio_client.
+"""The Compare tab's library side, without a browser: arena streaming, the model cache, eval diffs, problem
+picking and votes.
 
 The models are real: LoRA checkpoints of the tiny random model, trained to answer "7" (checkpoint-10) and then
 "8" (checkpoint-20), installed as a run so that cft.models.list_models() offers them like any trained run.
@@ -9,27 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_evaluate import install_run, sevens_benchmark, trained_checkpoints  # noqa: F401  (module fixture)
 
-from cft import compare, evaluate, jobs
+from cft import compare
 from cft.errors import UserError
-from cft.evaluate import EvalConfig
+from tests.helpers import install_run
 
 A, B = "run:cft-toy/checkpoint-10", "run:cft-toy/checkpoint-20"
-
-
-@pytest.fixture
-def toy(trained_checkpoints, cft_home, tmp_path):  # noqa: F811
-    """A run with two checkpoints, and an eval of each on four 'answer is 7' problems (10: all right; 20: all wrong)."""
-    install_run(trained_checkpoints, cft_home)
-    bench = sevens_benchmark(tmp_path / "sevens.jsonl", n=4)
-    for ck in ("checkpoint-10", "checkpoint-20"):
-        evaluate.run_eval(EvalConfig(name=f"toy-{ck}", adapter=f"cft-toy/{ck}", benchmark=str(bench), max_new_tokens=1,
-                                     batch_size=4))
-    return bench
-
-
-# ------------------------------------------------------------------------------------------------- logic
 
 
 def test_round_robin_steps_generators_in_turn():
@@ -45,15 +31,7 @@ def test_round_robin_steps_generators_in_turn():
     assert steps[-1][0] == ["a2", "b0", "c1"] and steps[-1][1] == [True, True, True]
 
 
-def test_inert_markdown_keeps_math_and_kills_html():
-    text = 'So $a < b$ and \\boxed{\\frac{1}{2}} <img src=x onerror="alert(1)"> <script>x()</script> &lt;b&gt;'
-    out = compare.inert_markdown(text)
-    assert "<img" not in out and "<script" not in out and "&lt;img" in out
-    assert "$a < b$" in out and "\\boxed{\\frac{1}{2}}" in out
-    assert "&amp;lt;b&amp;gt;" in out  # an entity cannot smuggle a tag back in
-
-
-def test_model_cache_is_lru(trained_checkpoints, cft_home):  # noqa: F811
+def test_model_cache_is_lru(trained_checkpoints, cft_home):
     install_run(trained_checkpoints, cft_home)
     cache = compare.ModelCache(size=2)
     m1 = cache.get_label(A)
@@ -115,47 +93,6 @@ def test_votes_are_appended_with_models_and_problem(cft_home):
         compare.record_vote("A wins", [A, B], problem)
     with pytest.raises(UserError, match="at least two"):
         compare.record_vote("tie", [A], problem)
-
-
-# ------------------------------------------------------------------------------------------------- the app
-
-
-def test_compare_tab_through_gradio_client(toy, cft_home):
-    from gradio_client import Client
-    from ui import launched_app
-
-    with launched_app() as url:
-        client = Client(url, verbose=False)
-        bench, pid, question, reference = client.predict("gsm8k", api_name="/compare_random")
-        assert bench == "gsm8k" and question and reference
-        again = client.predict("gsm8k", pid, api_name="/compare_open_id")
-        assert again[2] == question
-        out = client.predict(A, B, "", "gsm8k", pid, "What is 3 + 4?", "7", 1, api_name="/compare_run")
-        headers, answers, marks = out[0:3], out[3:6], out[6:9]
-        assert A in headers[0] and B in headers[1]
-        assert answers[0] == "7" and answers[1] == "8" and answers[2] == ""
-        assert "`7`" in marks[0] and "✓" in marks[0]
-        assert "`8`" in marks[1] and "✗" in marks[1]
-        status = client.predict(api_name="/compare_vote_A_better")
-        assert "Recorded" in status
-        vote = json.loads((cft_home / "votes.jsonl").read_text().splitlines()[-1])
-        assert vote["vote"] == "A better" and vote["models"] == {"A": A, "B": B}
-        assert vote["problem"]["question"] == "What is 3 + 4?" and vote["problem"]["reference"] == "7"
-        assert vote["problem"]["id"] == ""  # the question was typed over the picked one: not recorded as gsm8k's
-        table, _ = client.predict(api_name="/compare_tables")
-        names = [r[4] for r in table["data"]]
-        assert "toy-checkpoint-10" in names and "toy-checkpoint-20" in names
-        fixed, broke, note = client.predict("toy-checkpoint-20", "toy-checkpoint-10", api_name="/compare_diff")
-        assert len(fixed["data"]) == 4 and "broke 0" in note
-        # An eval started from the tab runs as a background job and lands in the table.
-        msg = client.predict(B, str(toy), 2, 1, 2, "from-ui", False, api_name="/compare_start_eval")
-        assert "from-ui" in msg
-        status = jobs.wait(evaluate.eval_dir("from-ui"), timeout=300)
-        assert status["state"] == "completed" and status["summary"]["n"] == 2
-        assert "from-ui" in [r[0] for r in compare.jobs_table()]
-        table, _ = client.predict(api_name="/compare_tables")
-        row = next(r for r in table["data"] if r[4] == "from-ui")
-        assert row[0] == "cft-toy/checkpoint-20" and row[2].startswith("0.0% ±") and row[3] == 2
 
 
 def test_an_abandoned_answer_stream_leaves_gradients_on(tiny_model_dir):

@@ -1,4 +1,4 @@
-"""Helpers for tests and benchmarks: a real OpenAI-compatible server, and a deliberately faulty one.
+"""Servers for tests and benchmarks: a real OpenAI-compatible server, and a deliberately faulty one.
 
 - :func:`start_llama_server` runs llama.cpp's server (``llama-cpp-python[server]``) on 127.0.0.1 hosting the
   embedded SmolLM2 GGUF, and waits until ``/v1/models`` answers. The ``openai`` client talks to it exactly as
@@ -13,7 +13,6 @@ import http.server
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,13 +21,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.helpers import free_port
+
 MODEL_ALIAS = "smollm2"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def closed_port() -> int:

@@ -7,78 +7,15 @@ really) to answer "7" and then "8", evaluated for real on a benchmark whose answ
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import time
-from pathlib import Path
 
 import pytest
 
 from cft import evaluate, jobs
 from cft.errors import UserError
 from cft.evaluate import EvalConfig
-
-
-def train_adapter_checkpoints(base_dir: Path, out: Path, plan: list[tuple[str, str]], steps: int = 8) -> None:
-    """Train one LoRA adapter on ``base_dir`` in stages; after stage i save it to ``out/<name_i>``.
-
-    Each stage teaches the model to answer every question with the one token ``target`` (empty: no training,
-    the LoRA is the identity). A random 2-layer model learns one token in a few steps; the eval reads it back with
-    max_new_tokens=1.
-    """
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoTokenizer, LlamaForCausalLM
-
-    from cft.prompts import eval_messages, render
-
-    torch.manual_seed(0)
-    tok = AutoTokenizer.from_pretrained(base_dir)
-    model = get_peft_model(LlamaForCausalLM.from_pretrained(base_dir),
-                           LoraConfig(r=8, lora_alpha=32, target_modules="all-linear", lora_dropout=0.0))
-    prompt = tok(render(tok, eval_messages("What is 3 + 4?")), add_special_tokens=False)["input_ids"]
-    for name, target in plan:
-        if target:
-            t = tok(target, add_special_tokens=False)["input_ids"]
-            ids = torch.tensor([prompt + t])
-            labels = torch.tensor([[-100] * len(prompt) + t])
-            opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-2)
-            model.train()
-            for _ in range(steps):
-                model(input_ids=ids, labels=labels).loss.backward()
-                opt.step()
-                opt.zero_grad()
-            model.eval()
-        model.save_pretrained(out / name)
-
-
-@pytest.fixture(scope="module")
-def trained_checkpoints(tiny_model_dir, tmp_path_factory) -> Path:
-    """checkpoint-10 answers 7; checkpoint-20 (trained further, towards 8) answers 8; adapter/ = checkpoint-20."""
-    # Shared by the test modules that import this fixture: trained once per session (per xdist worker).
-    out = tmp_path_factory.getbasetemp() / "toy-checkpoints"
-    if not (out / "checkpoint-20" / "adapter_config.json").exists():
-        tmp = tmp_path_factory.mktemp("toy-checkpoints-tmp")
-        train_adapter_checkpoints(tiny_model_dir, tmp, [("checkpoint-10", "7"), ("checkpoint-20", "8")])
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)
-    return out
-
-
-def sevens_benchmark(path: Path, n: int = 4) -> Path:
-    with open(path, "w") as fh:
-        for i, q in enumerate(["What is 3 + 4?", "What is 10 - 3?", "How many days in a week?", "What is 14 / 2?",
-                               "What is 1 + 6?", "What is 2 + 5?"][:n]):
-            fh.write(json.dumps({"id": f"seven-{i}", "question": q, "answer": "7"}) + "\n")
-    return path
-
-
-def install_run(ckpts: Path, cft_home: Path, run: str = "cft-toy") -> Path:
-    run_dir = cft_home / "runs" / run
-    for name in ("checkpoint-10", "checkpoint-20"):
-        shutil.copytree(ckpts / name, run_dir / "checkpoints" / name)
-    shutil.copytree(ckpts / "checkpoint-20", run_dir / "adapter")
-    return run_dir
+from tests.helpers import install_run, sevens_benchmark
 
 
 def test_wilson_interval_known_values():

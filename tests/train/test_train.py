@@ -1,13 +1,9 @@
-"""Training: config, examples and label masking, and real training subprocesses on a tiny random model.
-
-The helpers at the top are shared with test_runs.py and test_train_ui.py (``from tests.test_train import ...``).
-"""
+"""Training: config, examples and label masking, and real training subprocesses on a tiny random model."""
 
 from __future__ import annotations
 
 import json
 import signal
-import time
 
 import pytest
 
@@ -16,66 +12,7 @@ from cft.errors import UserError
 from cft.samples import Sample
 from cft.train import (IGNORE, PRESETS, PadCollator, TrainConfig, build_examples, cft_pair, config_from_form, encode,
                        preset_config, sft_pairs)
-
-# ----------------------------------------------------------------------------------------------- helpers
-
-QUESTIONS = {
-    "What is 2 + 3?": ("2 + 3 = 5. The answer is 5.", "5"),
-    "What is 4 times 6?": ("4 * 6 = 24, so the answer is 24.", "24"),
-    "What is 10 minus 7?": (None, "3"),  # no reference solution: SFT uses a response judged right
-    "What is half of 18?": (None, "9"),  # no reference and no right response: not in the SFT set
-}
-
-
-def mini_samples(dataset: str = "mini") -> list[Sample]:
-    out = []
-    for qi, (question, (solution, answer)) in enumerate(QUESTIONS.items()):
-        wrong = str(int(answer) + 1)
-        responses = [(f"I think it is {wrong}.", f"The student is off by one; the result is {answer}.", "wrong"),
-                     (f"Computing step by step gives {wrong}.", f"The arithmetic is wrong, it should be {answer}.", "wrong")]
-        if qi != 3:
-            responses.append((f"Carefully: the answer is {answer}.", "Each step is correct.", "right"))
-        for ri, (response, critique, verdict) in enumerate(responses):
-            out.append(Sample(question=question, response=response,
-                              critique=f"{critique}\n\nConclusion: {verdict} [END]", verdict=verdict,
-                              dataset=dataset, key=f"q{qi}r{ri}", reference_answer=answer,
-                              reference_solution=solution, status="pending"))
-    out.append(Sample(question="What is 1 + 1?", response="2", critique="", dataset=dataset, key="uncritiqued",
-                      status="uncritiqued"))
-    out.append(Sample(question="What is 1 + 2?", response="3", critique="Fine.\n\nConclusion: right [END]",
-                      verdict="right", dataset=dataset, key="discarded", status="discarded"))
-    return out
-
-
-def put_mini_dataset(dataset: str = "mini") -> list[Sample]:
-    from cft.store import Store
-
-    samples = mini_samples(dataset)
-    Store().add_samples(dataset, samples)
-    return samples
-
-
-def tiny_config(model_dir, **overrides) -> TrainConfig:
-    base = dict(name="run1", dataset="mini", base_model=str(model_dir), mode="cft", max_steps=2,
-                per_device_batch_size=2, max_length=160, logging_steps=1, eval_steps=1, save_steps=1,
-                eval_fraction=0.2, max_eval_examples=2, lora_r=4, lora_alpha=8, torch_threads=1)
-    base.update(overrides)
-    return TrainConfig(**base).validate()
-
-
-def wait_for(predicate, timeout: float = 120, poll: float = 0.2, what: str = "condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def _train_steps(name: str) -> list[int]:
-    return [m["step"] for m in runs.metrics(name) if m.get("loss") is not None]
-
+from tests.helpers import QUESTIONS, mini_samples, put_mini_dataset, tiny_config, train_steps, wait_for
 
 # ----------------------------------------------------------------------------------------------- config
 
@@ -229,7 +166,7 @@ def test_two_step_run_writes_metrics_status_and_a_reloadable_adapter(tiny_model_
 def test_stop_saves_checkpoint_then_resume_continues_the_global_step(tiny_model_dir):
     put_mini_dataset()
     runs.launch(tiny_config(tiny_model_dir, name="long", max_steps=400, save_steps=1000, eval_fraction=0))
-    wait_for(lambda: len(_train_steps("long")) >= 2, timeout=180, what="two logged steps")
+    wait_for(lambda: len(train_steps("long")) >= 2, timeout=180, what="two logged steps")
     assert runs.stop("long")
     status = runs.wait("long", timeout=120)
     assert status["state"] == "stopped", runs.log_tail("long")
@@ -239,11 +176,11 @@ def test_stop_saves_checkpoint_then_resume_continues_the_global_step(tiny_model_
     assert (runs.run_dir("long") / "adapter" / "adapter_config.json").exists()
 
     runs.resume("long")
-    wait_for(lambda: max(_train_steps("long")) >= stopped_at + 1, timeout=180, what="steps after resume")
+    wait_for(lambda: max(train_steps("long")) >= stopped_at + 1, timeout=180, what="steps after resume")
     assert runs.stop("long")
     status = runs.wait("long", timeout=120)
     assert status["state"] == "stopped" and status["global_step"] > stopped_at
-    steps = _train_steps("long")
+    steps = train_steps("long")
     assert steps == sorted(steps) and len(steps) == len(set(steps))  # no restart from step 1, no duplicates
     assert "resuming from" in runs.log_tail("long", 400) and f"checkpoint-{stopped_at}" in runs.log_tail("long", 400)
 
@@ -251,7 +188,7 @@ def test_stop_saves_checkpoint_then_resume_continues_the_global_step(tiny_model_
 def test_kill_9_marks_the_run_failed_with_its_log_tail(tiny_model_dir):
     put_mini_dataset()
     runs.launch(tiny_config(tiny_model_dir, name="doomed", max_steps=400, save_steps=1000, eval_fraction=0))
-    wait_for(lambda: _train_steps("doomed"), timeout=180, what="a logged step")
+    wait_for(lambda: train_steps("doomed"), timeout=180, what="a logged step")
     assert jobs.stop(runs.job("doomed"), signal.SIGKILL)
     status = runs.wait("doomed", timeout=60)
     assert status["state"] == "failed" and "died" in status["error"]

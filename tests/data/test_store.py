@@ -5,15 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
 from cft.errors import UserError
 from cft.samples import Sample
 from cft.store import ConflictError, Store, fts_query
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _samples(n: int, **over) -> list[Sample]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from cft import formats
 from cft.samples import Sample, set_verdict
 from cft.store import Store
-from tests.ui import ROOT, browser_page, launched_app  # noqa: F401 - browser_page is a fixture
+from tests.helpers import ROOT, launched_app
 
 SCREENSHOT = ROOT / "docs" / "screenshots" / "data.png"
 

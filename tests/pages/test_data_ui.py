@@ -9,7 +9,7 @@ from gradio_client import Client, handle_file
 
 from cft.samples import Sample, parse_verdict
 from cft.store import Store
-from tests.ui import launched_app
+from tests.helpers import launched_app
 
 RIGHT = "All steps check out.\n\nConclusion: right [END]"
 # Positional order of the tab's filter inputs: dataset, status, verdict, flag, source, search, order.
