@@ -16,14 +16,13 @@ live in ``evals/<name>/`` like an ordinary eval, with ``kind: critic``.
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-from cft import evaluate
+from cft import evaluate, jobs
 from cft.errors import UserError
 from cft.evaluate import EvalConfig, read_results, read_summary, wilson_interval
 
@@ -185,7 +184,7 @@ def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None
     summary.update(critic_metrics(rows))
     summary.pop("timed_out", None)
     summary.pop("no_answer", None)
-    (job.path / "summary.json").write_text(json.dumps(summary, indent=2))
+    jobs.write_json_atomic(job.path / "summary.json", summary)
     return summary
 
 
@@ -196,7 +195,7 @@ def format_summary(summary: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return evaluate.job_main(argv, CriticConfig.load, run_critic)
+    return evaluate.job_main(argv, CriticConfig.from_json, run_critic)
 
 
 if __name__ == "__main__":

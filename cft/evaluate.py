@@ -25,12 +25,13 @@ import re
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from cft import jobs, workspace
-from cft.errors import UserError, check_fields
+from cft.config import JobConfig, read_json_object
+from cft.errors import UserError
 
 KIND = "eval"
 # Fields that define what an eval measures: resuming under the same name with any of these changed would mix
@@ -39,8 +40,10 @@ _IDENTITY = ("kind", "model", "adapter", "benchmark", "limit", "seed", "max_new_
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(JobConfig):
     """One evaluation job. The CLI, the UI and the tests all build this object."""
+
+    what = "eval config"
 
     name: str = ""
     # "embedded", a local model dir or a Hub id. None: the adapter's base model, else the embedded model.
@@ -68,24 +71,6 @@ class EvalConfig:
         if not self.name:
             self.name = default_name(self)
         eval_dir(self.name)  # refuse path tricks early, naming the field
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "EvalConfig":
-        check_fields(cls, data, "eval config")
-        return cls(**data)
-
-    @classmethod
-    def load(cls, path: str | Path) -> "EvalConfig":
-        try:
-            data = json.loads(Path(path).read_text())
-        except FileNotFoundError as exc:
-            raise UserError(f"{path}: no such eval config") from exc
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
-        return cls.from_dict(data)
 
 
 def _slug(text: str) -> str:
@@ -124,10 +109,7 @@ def default_name(config: "EvalConfig") -> str:
 
 
 def eval_dir(name: str) -> Path:
-    try:
-        return workspace.safe_child(workspace.evals_dir(), name)
-    except ValueError as exc:
-        raise UserError(f"eval name: {exc}") from exc
+    return workspace.safe_child(workspace.evals_dir(), name, "eval name")
 
 
 def resolve_adapter(adapter: str | None) -> Path | None:
@@ -142,7 +124,7 @@ def resolve_adapter(adapter: str | None) -> Path | None:
     run, _, ckpt = text.partition("/")
     try:
         run_dir = workspace.safe_child(runs, run)
-    except ValueError:
+    except UserError:
         run_dir = None
     if run_dir is not None and run_dir.is_dir():
         candidate = run_dir / "checkpoints" / ckpt if ckpt else run_dir / "adapter"
@@ -347,7 +329,7 @@ def run_eval(
     rows = [r for r in read_results(results_path) if str(r.get("id")) in wanted]
     seconds = previous_seconds + (time.time() - started)
     summary = summarize(rows, total=total, seconds=seconds, config=config)
-    (job.path / "summary.json").write_text(json.dumps(summary, indent=2))
+    jobs.write_json_atomic(job.path / "summary.json", summary)
     return summary
 
 
@@ -409,10 +391,7 @@ def _step(path: Path) -> int:
 
 def run_checkpoints(run: str) -> list[Path]:
     """The run's ``checkpoints/checkpoint-N`` adapters, by step."""
-    try:
-        run_dir = workspace.safe_child(workspace.runs_dir(), run)
-    except ValueError as exc:
-        raise UserError(f"run name: {exc}") from exc
+    run_dir = workspace.safe_child(workspace.runs_dir(), run, "run name")
     ckpts = run_dir / "checkpoints"
     found = sorted((p for p in ckpts.glob("checkpoint-*") if (p / "adapter_config.json").exists()), key=_step) \
         if ckpts.is_dir() else []
@@ -454,13 +433,15 @@ def select_checkpoint(
     record = {"run": run, "benchmark": benchmark, "limit": limit, "seed": seed, "max_new_tokens": max_new_tokens,
               "best": best, "candidates": candidates, "selected_at": time.time()}
     out = workspace.runs_dir() / run / "best_checkpoint.json"
-    out.write_text(json.dumps(record, indent=2))
+    jobs.write_json_atomic(out, record)
     return record
 
 
 @dataclass
-class SelectConfig:
+class SelectConfig(JobConfig):
     """A checkpoint-selection job (run in the background from the Compare tab): the sweep of select_checkpoint."""
+
+    what = "checkpoint selection config"
 
     run: str
     benchmark: str = "math500"
@@ -477,9 +458,6 @@ class SelectConfig:
         if not self.name:
             self.name = _slug(f"select-{self.run}-{Path(self.benchmark).stem}-{self.limit or 'all'}")
         eval_dir(self.name)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def run_selection(config: SelectConfig, *, progress: Callable[[int, int, int], None] | None = None) -> dict:
@@ -510,10 +488,10 @@ def launch_selection(config: SelectConfig) -> jobs.JobDir:
 
 
 def _load_any(path: str):
-    data = json.loads(Path(path).read_text())
+    data = read_json_object(path, "eval config")
     if data.get("kind") == "select":
-        return SelectConfig(**data)
-    return EvalConfig.from_dict(data)
+        return SelectConfig.from_dict(data, where=path)
+    return EvalConfig.from_dict(data, where=path)
 
 
 def _run_any(config, **kwargs) -> dict:

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Callable
 
 from cft import jobs, workspace
-from cft.errors import UserError, check_fields
+from cft.config import JobConfig
+from cft.errors import UserError
 from cft.prompts import TEACHER_TEMPERATURE, TEACHER_TOP_P, eval_messages, render
 from cft.samples import Sample, with_parsed_verdict
 
@@ -42,8 +43,10 @@ DATASET_SOURCE_PREFIX = "dataset:"
 
 
 @dataclass
-class GenerateConfig:
+class GenerateConfig(JobConfig):
     """Everything a generation job needs; serialized as the job's config.json (never holds an API key)."""
+
+    what = "generate config"
 
     # questions
     source: str = "gsm8k_train"  # a benchmark name, "dataset:<name>", or a path to a .jsonl file
@@ -97,14 +100,6 @@ class GenerateConfig:
 
             self.prices = validate_prices(self.prices)
         return self
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "GenerateConfig":
-        check_fields(cls, data, "generate config")
-        return cls(**data)
 
 
 @dataclass
@@ -487,7 +482,7 @@ def new_job(config: GenerateConfig) -> jobs.JobDir:
     while (workspace.jobs_dir() / name).exists():
         n += 1
         name = f"{base}-{n}"
-    job = jobs.JobDir(workspace.safe_child(workspace.jobs_dir(), name))
+    job = jobs.JobDir(workspace.safe_child(workspace.jobs_dir(), name, "generation job"))
     job.write_config(config.to_dict())
     return job
 
@@ -506,7 +501,7 @@ def launch(config: GenerateConfig, api_key: str | None = None) -> jobs.JobDir:
 
 
 def get_job(job_id: str) -> jobs.JobDir:
-    job = jobs.JobDir(workspace.safe_child(workspace.jobs_dir(), job_id))
+    job = jobs.JobDir(workspace.safe_child(workspace.jobs_dir(), job_id, "generation job"))
     if not job.exists() or not job_id.startswith(JOB_PREFIX):
         raise UserError(f"generation job {job_id!r}: not found under {workspace.jobs_dir()}")
     return job

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from cft import workspace
 from cft.errors import UserError
+from cft.jobs import write_json_atomic
 
 # model name (or prefix) -> {"input": USD per 1M prompt tokens, "output": USD per 1M completion tokens}
 DEFAULT_PRICES: dict[str, dict[str, float]] = {
@@ -60,7 +61,7 @@ def load_prices() -> dict[str, dict[str, float]]:
 
 def save_prices(table: dict) -> dict[str, dict[str, float]]:
     table = validate_prices(table)
-    prices_path().write_text(json.dumps(table, indent=2))
+    write_json_atomic(prices_path(), table)
     return table
 
 

@@ -14,12 +14,13 @@ import argparse
 import json
 import platform
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from cft import workspace
-from cft.errors import UserError, check_fields
+from cft import jobs, workspace
+from cft.config import JobConfig, read_json_object
+from cft.errors import UserError
 
 # Quoted for context in every report (Wang, Yue & Chen, "Critique Fine-Tuning", arXiv 2501.17703).
 PAPER_CONTEXT = """\
@@ -37,8 +38,10 @@ effect. Compare directions and intervals, not magnitudes."""
 
 
 @dataclass
-class ReproduceConfig:
+class ReproduceConfig(JobConfig):
     """Every choice of a reproduction. A JSON file can set any field; flags override it."""
+
+    what = "reproduce config"
 
     name: str = "cpu-smoke"
     preset: str = "cpu-smoke"
@@ -79,7 +82,7 @@ class ReproduceConfig:
     critic_max_new_tokens: int = 192
 
     def validate(self) -> "ReproduceConfig":
-        workspace.safe_child(workspace.reports_dir(), self.name)
+        workspace.safe_child(workspace.reports_dir(), self.name, "reproduce field name")
         if self.teacher not in ("verifier", "openai"):
             raise UserError(f"reproduce field teacher={self.teacher!r}: expected 'verifier' or 'openai'")
         if self.teacher == "openai" and not (self.teacher_base_url and self.teacher_model):
@@ -94,11 +97,6 @@ class ReproduceConfig:
     @property
     def dataset(self) -> str:
         return f"repro-{self.name}"
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "config") -> "ReproduceConfig":
-        check_fields(cls, data, where)
-        return cls(**data)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -364,15 +362,15 @@ show only the time to find it.
 ## Exact config and versions
 
 ```json
-{json.dumps({"config": asdict(cfg), "versions": _versions()}, indent=2)}
+{json.dumps({"config": cfg.to_dict(), "versions": _versions()}, indent=2)}
 ```
 
 Reproduce with `python -m cft reproduce --config {out / 'config.json'}`.
 """
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    jobs.write_json_atomic(out / "config.json", cfg.to_dict())
     (out / "report.md").write_text(text)
-    (out / "results.json").write_text(json.dumps({"evals": evals, "critics": critics, "seconds": timer.seconds,
-                                                  "runs": run_names}, indent=2, default=str))
+    jobs.write_json_atomic(out / "results.json", {"evals": evals, "critics": critics, "seconds": timer.seconds,
+                                                  "runs": run_names})
     return out / "report.md"
 
 
@@ -428,14 +426,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> ReproduceConfig:
-    values: dict[str, Any] = {}
-    if args.config:
-        try:
-            values = json.loads(Path(args.config).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UserError(f"{args.config}: cannot read the reproduce config ({exc})") from exc
-        if not isinstance(values, dict):
-            raise UserError(f"{args.config}: expected a JSON object of reproduce fields")
+    values: dict[str, Any] = read_json_object(args.config, "reproduce config") if args.config else {}
     preset = values.pop("preset", None) or args.preset
     overrides = {f.name: getattr(args, f.name) for f in fields(ReproduceConfig)
                  if f.name != "preset" and getattr(args, f.name, None) is not None}

@@ -25,10 +25,7 @@ from cft.train import PAIR_BUDGET_NOTE, TrainConfig, steps_per_epoch
 
 def run_dir(name: str) -> Path:
     """The directory of run ``name``; a name that would escape the runs directory is refused."""
-    try:
-        return workspace.safe_child(workspace.runs_dir(), name)
-    except ValueError as exc:
-        raise UserError(f"run name: {exc}") from exc
+    return workspace.safe_child(workspace.runs_dir(), name, "run name")
 
 
 def job(name: str) -> jobs.JobDir:

@@ -23,11 +23,12 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from cft.errors import UserError, check_fields
+from cft.config import JobConfig
+from cft.errors import UserError
 
 MODES = ("cft", "sft")
 SAMPLE_FILTERS = ("usable", "reviewed")  # usable: every non-discarded sample that has a critique
@@ -45,8 +46,10 @@ PAIR_BUDGET_NOTE = (
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(JobConfig):
     """One training run. The UI form, the CLI and the tests all build this; it is saved as runs/<name>/config.json."""
+
+    what = "training config"
 
     name: str = ""
     dataset: str = ""
@@ -84,44 +87,6 @@ class TrainConfig:
     pair: str = ""  # shared id of a CFT/SFT pair launched together
     budget: str = ""  # how the pair's budget was matched (see PAIR_BUDGET_NOTE)
 
-    # ------------------------------------------------------------------ (de)serialisation
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, where: str = "config") -> "TrainConfig":
-        check_fields(cls, data, where)
-        known = {f.name: f for f in fields(cls)}
-        values = {}
-        for key, value in data.items():
-            values[key] = _coerce(known[key], value, where)
-        return cls(**values)
-
-    @classmethod
-    def from_json(cls, text_or_path: str | os.PathLike) -> "TrainConfig":
-        where = "config"
-        text = str(text_or_path)
-        if not text.lstrip().startswith("{"):
-            path = Path(text)
-            where = str(path)
-            try:
-                text = path.read_text()
-            except OSError as exc:
-                raise UserError(f"{path}: cannot read the run config ({exc})") from exc
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{where}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
-        if not isinstance(data, dict):
-            raise UserError(f"{where}: expected a JSON object of TrainConfig fields")
-        return cls.from_dict(data, where=where).validate()
-
-    def replace(self, **changes: Any) -> "TrainConfig":
-        return TrainConfig.from_dict({**self.to_dict(), **changes})
-
     # ------------------------------------------------------------------ validation
     def validate(self) -> "TrainConfig":
         def bad(name: str, expected: str) -> UserError:
@@ -131,10 +96,7 @@ class TrainConfig:
             raise bad("name", "a run name (letters, digits, '-', '_')")
         from cft import workspace
 
-        try:
-            workspace.safe_child(Path("/runs"), self.name)
-        except ValueError as exc:
-            raise UserError(f"training config field name: {exc}") from exc
+        workspace.check_name(self.name, "training config field name")
         if not self.dataset:
             raise bad("dataset", "the name of a dataset in the sample store")
         if self.mode not in MODES:
@@ -167,32 +129,6 @@ class TrainConfig:
         if self.limit < 0 or self.torch_threads < 0:
             raise bad("limit" if self.limit < 0 else "torch_threads", "an integer >= 0")
         return self
-
-
-def _coerce(f, value: Any, where: str) -> Any:
-    """Turn form and JSON values into the field's type, naming the field when that is impossible."""
-    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    try:
-        if kind == "bool":
-            if isinstance(value, str):
-                return value.strip().lower() in ("1", "true", "yes", "on")
-            return bool(value)
-        if kind == "int":
-            if value is None or value == "":
-                return f.default
-            number = float(value)
-            if number != int(number):
-                raise ValueError("not a whole number")
-            return int(number)
-        if kind == "float":
-            return f.default if value is None or value == "" else float(value)
-        if kind.startswith("list"):
-            if isinstance(value, str):
-                return [part.strip() for part in value.replace("\n", ",").split(",") if part.strip()]
-            return [str(v) for v in value]
-        return "" if value is None else str(value)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"{where}: field {f.name}={value!r}: expected {kind} ({exc})") from None
 
 
 PRESETS: dict[str, dict[str, Any]] = {

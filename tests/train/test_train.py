@@ -9,7 +9,6 @@ import pytest
 
 from cft import jobs, runs
 from cft.errors import UserError
-from cft.samples import Sample
 from cft.train import (IGNORE, PRESETS, PadCollator, TrainConfig, build_examples, cft_pair, config_from_form, encode,
                        preset_config, sft_pairs)
 from tests.helpers import QUESTIONS, mini_samples, put_mini_dataset, tiny_config, train_steps, wait_for
