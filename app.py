@@ -14,6 +14,7 @@ import gradio as gr
 
 from cft import demo as demo_mode
 from cft.auth import gradio_auth
+from cft.data.formats import export_all
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 # (tab label, module under pages/). Order is the order of the research loop.
@@ -33,7 +34,7 @@ def build_app() -> gr.Blocks:
             with gr.Row(elem_id="demo-banner"):
                 gr.Markdown(demo_mode.banner_markdown())
                 export = gr.DownloadButton("Export all annotations", size="sm", elem_id="demo-export")
-            export.click(demo_mode.export_all, outputs=export, api_name="export_all")
+            export.click(export_all, outputs=export, api_name="export_all")
         for label, module in TABS:
             with gr.Tab(label, id=module):
                 importlib.import_module(f"pages.{module}").build()

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def speed(args) -> None:
     import torch
 
-    from cft.benchmarks import load_benchmark
+    from cft.data.benchmarks import load_benchmark
     from cft.models import generate, load_model
     from cft.prompts import eval_messages, render
 

@@ -40,7 +40,7 @@ def load_avg() -> str:
 def student(args) -> None:
     import torch
 
-    from cft.benchmarks import load_benchmark
+    from cft.data.benchmarks import load_benchmark
     from cft.models import generate, load_model
     from cft.prompts import eval_messages, render
 
@@ -70,7 +70,7 @@ def student(args) -> None:
 
 
 def teacher(args) -> None:
-    from cft.benchmarks import load_benchmark
+    from cft.data.benchmarks import load_benchmark
     from cft.teacher import OpenAITeacher, run_sync
     from tests.servers import start_llama_server
 
@@ -104,7 +104,7 @@ def teacher(args) -> None:
 
 
 def verifier(args) -> None:
-    from cft.benchmarks import load_benchmark
+    from cft.data.benchmarks import load_benchmark
     from cft.verifier import corrupt_gsm8k_solution, critique
 
     problems = load_benchmark("gsm8k_train", limit=args.n, seed=1)

@@ -37,7 +37,7 @@ LORA = dict(r=16, alpha=32, dropout=0.0, targets=["q_proj", "k_proj", "v_proj", 
 def load_samples(n: int, shortest: bool = False):
     """The first ``n`` samples of the file, or (``shortest``) the ``n`` shortest of all 600: shorter steps on a busy CPU."""
     from cft.prompts import split_cft_input
-    from cft.samples import Sample, parse_verdict
+    from cft.data.samples import Sample, parse_verdict
 
     out = []
     with open(DATA) as fh:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from cft import workspace
 from cft.errors import UserError
-from cft.flags import AUTO_FLAGS, compute_flags
-from cft.samples import STATUSES, Sample, parse_verdict, set_verdict
+from cft.data.flags import AUTO_FLAGS, compute_flags
+from cft.data.samples import STATUSES, Sample, parse_verdict, set_verdict
 
 PAGE_SIZE = 50
 ALL = "all"
@@ -334,7 +334,7 @@ def annotator_name(username: str | None, typed: str | None) -> str:
 
 def save(store, sample_id, critique: str, *, status: str, expected_revision: int, annotator: str) -> SaveOutcome:
     """Save the edited critique with ``status``; flags and verdict recomputed; refused on a stale revision."""
-    from cft.store import ConflictError
+    from cft.data.store import ConflictError
 
     if sample_id in (None, ""):
         raise UserError("no sample is open: select a row in the table first")
@@ -454,7 +454,7 @@ def revision_choices(store, sample_id) -> list[str]:
 
 def restore(store, sample_id, revision, *, expected_revision: int, annotator: str) -> SaveOutcome:
     """Write revision ``revision`` back as a new revision; refused like any save when the editor is stale."""
-    from cft.store import ConflictError
+    from cft.data.store import ConflictError
 
     if sample_id in (None, ""):
         raise UserError("no sample is open: select a row in the table first")
@@ -471,14 +471,14 @@ def restore(store, sample_id, revision, *, expected_revision: int, annotator: st
 
 # -- import / export ----------------------------------------------------------------------------------------------
 def import_formats() -> list[str]:
-    from cft import formats
+    from cft.data import formats
 
     return ["auto", *formats.SHAPES, *formats.CONTAINERS]
 
 
 def import_upload(store, path, dataset: str, fmt: str = "auto", *, skip_bad: bool = False) -> str:
     """Import an uploaded file; returns a markdown report. Bad rows are listed with their line numbers."""
-    from cft import formats
+    from cft.data import formats
 
     if not path:
         raise UserError("choose a file to import")
@@ -519,7 +519,7 @@ def export(store, filters: Filters, fmt: str, *, reviewed_only: bool) -> Path:
     """
     import shutil
 
-    from cft import formats
+    from cft.data import formats
 
     if not filters.dataset:
         raise UserError("pick a dataset to export")

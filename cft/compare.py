@@ -95,14 +95,14 @@ CACHE = ModelCache()
 
 
 def benchmark_names() -> list[str]:
-    from cft.benchmarks import list_benchmarks
+    from cft.data.benchmarks import list_benchmarks
 
     return [b["name"] for b in list_benchmarks()]
 
 
 @lru_cache(maxsize=8)
 def _benchmark(name: str) -> tuple:
-    from cft.benchmarks import load_benchmark
+    from cft.data.benchmarks import load_benchmark
 
     return tuple(load_benchmark(name))
 

@@ -2,9 +2,9 @@
 
 The model is asked exactly as CFT trained it (cft.prompts.critic_messages) to critique a (question, solution)
 pair whose correctness is known, and its verdict is parsed from the ``Conclusion: right/wrong`` line
-(cft.samples.parse_verdict). Pairs come from
+(cft.data.samples.parse_verdict). Pairs come from
 
-- ``champ``: CHAMP's real GPT-3.5 / GPT-4 / PaLM-2 solutions (cft.benchmarks.champ_solutions). Where an item
+- ``champ``: CHAMP's real GPT-3.5 / GPT-4 / PaLM-2 solutions (cft.data.benchmarks.champ_solutions). Where an item
   carries no correctness label, its final answer is graded against CHAMP's answer with cft.grading;
 - ``dataset:NAME``: samples of a store dataset whose verdict is right or wrong (reviewed ones first), the
   verdicts serving as labels.
@@ -59,7 +59,7 @@ def champ_pairs() -> list[Pair]:
     The 540 solutions with a human first-wrong-step annotation carry their label; the others are labelled later,
     after subsetting, by grading the model's one-sentence final answer (CHAMP's follow-up turn) against CHAMP's.
     """
-    from cft.benchmarks import champ_solutions, load_benchmark
+    from cft.data.benchmarks import champ_solutions, load_benchmark
 
     questions = {p.id: p.question for p in load_benchmark("champ")}
     pairs = []
@@ -75,7 +75,7 @@ def champ_pairs() -> list[Pair]:
 
 def dataset_pairs(dataset: str) -> list[Pair]:
     """Store samples with a right/wrong verdict; reviewed ones first (a human checked their label)."""
-    from cft.store import Store
+    from cft.data.store import Store
 
     store = Store()
     if dataset not in {d["name"] for d in store.datasets()}:
@@ -140,7 +140,7 @@ def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None
     """Run (or resume) a critic eval; returns the summary, also written to summary.json."""
     from cft.models import generate
     from cft.prompts import critic_messages, render
-    from cft.samples import parse_verdict
+    from cft.data.samples import parse_verdict
 
     job = evaluate._prepare_dir(config)
     results_path = job.path / "results.jsonl"

@@ -73,32 +73,6 @@ def ensure_assets() -> list[str]:
     return missing
 
 
-def export_all(out_dir=None):
-    """Every dataset, every status, as Parquet (all fields: critiques, verdicts, statuses, annotators, flags) and
-    messages JSONL, zipped into one file an annotator can download before a Space restarts."""
-    import tempfile
-    import time as _time
-    import zipfile
-    from pathlib import Path
-
-    from cft.formats import export_samples
-    from cft.samples import STATUSES
-    from cft.store import Store
-
-    store = Store()
-    out_dir = Path(out_dir or tempfile.mkdtemp(prefix="cft-export-"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    archive = out_dir / f"cft-annotations-{_time.strftime('%Y%m%d-%H%M%S')}.zip"
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for ds in store.datasets():
-            if not ds["count"]:
-                continue
-            for fmt, ext in (("parquet", "parquet"), ("messages", "jsonl")):
-                path = export_samples(store, ds["name"], Path(tmp) / f"{ds['name']}.{ext}", fmt, status=list(STATUSES))
-                zf.write(path, arcname=path.name)
-    return archive
-
-
 def allowed_presets(presets: list[str]) -> list[str]:
     """The Train tab's preset choices: only the CPU preset on a public demo."""
     return [p for p in presets if p == "cpu-quick"] if is_demo() else presets

@@ -278,7 +278,7 @@ def run_eval(
     problems (an interruption on purpose: the tests and the checkpoint sweep use it). ``model_and_tokenizer``
     lets a caller that already holds the model skip loading it again.
     """
-    from cft.benchmarks import load_benchmark
+    from cft.data.benchmarks import load_benchmark
     from cft.grading import grade_many
     from cft.models import generate
     from cft.prompts import eval_messages, render

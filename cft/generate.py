@@ -35,7 +35,7 @@ from cft import jobs, workspace
 from cft.config import JobConfig
 from cft.errors import UserError
 from cft.prompts import TEACHER_TEMPERATURE, TEACHER_TOP_P, eval_messages, render
-from cft.samples import Sample, with_parsed_verdict
+from cft.data.samples import Sample, with_parsed_verdict
 
 TEACHERS = ("verifier", "openai")
 JOB_PREFIX = "generate-"
@@ -119,7 +119,7 @@ def load_questions(config: GenerateConfig, store=None) -> list[Question]:
     source = str(config.source).strip()
     if source.startswith(DATASET_SOURCE_PREFIX):
         return _dataset_questions(source[len(DATASET_SOURCE_PREFIX):], config, store)
-    from cft import benchmarks
+    from cft.data import benchmarks
 
     problems = benchmarks.load_benchmark(source, limit=int(config.n_questions), seed=int(config.seed))
     tag = Path(source).stem if source.endswith((".jsonl", ".json")) else source
@@ -134,7 +134,7 @@ def load_questions(config: GenerateConfig, store=None) -> list[Question]:
 
 def _dataset_questions(name: str, config: GenerateConfig, store) -> list[Question]:
     """Distinct questions of an existing dataset (first occurrence order), with their reference answers."""
-    from cft.store import Store
+    from cft.data.store import Store
 
     store = store or Store()
     if name not in {d["name"] for d in store.datasets()}:
@@ -261,7 +261,7 @@ def sample_responses(config: GenerateConfig, store, questions: list[Question], c
 
 def _apply_flags(sample: Sample) -> Sample:
     try:
-        from cft.flags import compute_flags
+        from cft.data.flags import compute_flags
     except ImportError:  # the Data tab's flag module is optional: the verdict/no-conclusion flag still holds
         return with_parsed_verdict(sample)
     result = compute_flags(sample)
@@ -300,7 +300,7 @@ def _count_done(store, config: GenerateConfig, keys: set[str], counts: Counts) -
 
 def critique_with_verifier(config: GenerateConfig, store, todo: list[Sample], counts: Counts,
                            progress: ProgressFn | None = None, stop: Callable[[], bool] | None = None) -> None:
-    from cft.store import ConflictError
+    from cft.data.store import ConflictError
     from cft.verifier import TEACHER_NAME, critique
 
     last_report = 0.0
@@ -324,7 +324,7 @@ def critique_with_verifier(config: GenerateConfig, store, todo: list[Sample], co
 def critique_with_openai(config: GenerateConfig, store, todo: list[Sample], counts: Counts, *,
                          api_key: str | None = None, progress: ProgressFn | None = None,
                          stop: Callable[[], bool] | None = None) -> None:
-    from cft.store import ConflictError
+    from cft.data.store import ConflictError
     from cft.teacher import OpenAITeacher, run_sync
 
     teacher = OpenAITeacher(
@@ -371,7 +371,7 @@ def run_generation(config: GenerateConfig, *, api_key: str | None = None, progre
                    stop: Callable[[], bool] | None = None, max_new_samples: int | None = None,
                    store=None, counts: Counts | None = None) -> Counts:
     """Sample what is missing, then critique what is uncritiqued. Safe to call again on the same config."""
-    from cft.store import Store
+    from cft.data.store import Store
 
     config.validate()
     store = store or Store()
@@ -567,13 +567,13 @@ def source_choices() -> list[str]:
     """Training splits first, then the other benchmarks, then existing datasets as ``dataset:<name>``."""
     names = list(DEFAULT_SOURCES)
     try:
-        from cft import benchmarks
+        from cft.data import benchmarks
 
         names += [b["name"] for b in benchmarks.list_benchmarks() if b["name"] not in names]
     except Exception:  # noqa: BLE001 - the registry is optional for the form; a typed name still works
         pass
     try:
-        from cft.store import Store
+        from cft.data.store import Store
 
         names += [f"{DATASET_SOURCE_PREFIX}{d['name']}" for d in Store().datasets()]
     except Exception:  # noqa: BLE001 - no store yet: no dataset sources

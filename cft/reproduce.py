@@ -160,7 +160,7 @@ def _generate(cfg: ReproduceConfig, log: Callable[[str], None]) -> dict:
 
 
 def _verdict_counts(cfg: ReproduceConfig) -> dict:
-    from cft.store import Store
+    from cft.data.store import Store
 
     return Store().stats(cfg.dataset)
 

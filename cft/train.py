@@ -275,7 +275,7 @@ def build_examples(config: TrainConfig, tokenizer, samples: list) -> BuiltData:
 
 def load_samples(config: TrainConfig) -> list:
     """The dataset's samples that pass the config's filter, in id order (the same list for a CFT/SFT pair)."""
-    from cft.store import Store
+    from cft.data.store import Store
 
     store = Store()
     names = {d["name"] for d in store.datasets()}

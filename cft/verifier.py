@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from cft.samples import conclusion_line
+from cft.data.samples import conclusion_line
 
 TEACHER_NAME = "verifier"
 

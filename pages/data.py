@@ -12,8 +12,8 @@ import gradio as gr
 import pandas as pd
 
 from cft import annotate as an
-from cft.samples import STATUSES, VERDICTS
-from cft.store import Store
+from cft.data.samples import STATUSES, VERDICTS
+from cft.data.store import Store
 from pages.common import user_errors
 
 SHORTCUTS = (

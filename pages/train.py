@@ -21,7 +21,7 @@ _LABELS = {"per_device_batch_size": "batch size (per device)", "grad_accum": "gr
 
 def _dataset_names() -> list[str]:
     try:
-        from cft.store import Store
+        from cft.data.store import Store
 
         return [d["name"] for d in Store().datasets()]
     except Exception:  # noqa: BLE001 - an empty or missing store just offers no choices

@@ -69,7 +69,7 @@ QUESTIONS = {
 
 
 def mini_samples(dataset: str = "mini") -> list:
-    from cft.samples import Sample
+    from cft.data.samples import Sample
 
     out = []
     for qi, (question, (solution, answer)) in enumerate(QUESTIONS.items()):
@@ -91,7 +91,7 @@ def mini_samples(dataset: str = "mini") -> list:
 
 
 def put_mini_dataset(dataset: str = "mini") -> list:
-    from cft.store import Store
+    from cft.data.store import Store
 
     samples = mini_samples(dataset)
     Store().add_samples(dataset, samples)

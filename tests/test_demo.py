@@ -5,8 +5,8 @@ import zipfile
 import gradio_client
 
 from cft import demo
-from cft.samples import Sample
-from cft.store import Store
+from cft.data.samples import Sample
+from cft.data.store import Store
 from tests.helpers import launched_app
 
 

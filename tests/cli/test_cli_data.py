@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cft.__main__ import main
 from cft.prompts import cft_input, CFT_INSTRUCTION
-from cft.store import Store
+from cft.data.store import Store
 from tests.helpers import ROOT
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cft.benchmarks import champ_solutions, get_problem, gsm8k_split, list_benchmarks, load_benchmark
+from cft.data.benchmarks import champ_solutions, get_problem, gsm8k_split, list_benchmarks, load_benchmark
 from cft.errors import OfflineError, UserError
 
 SIZES = {"gsm8k": 1319, "math500": 500, "minerva": 272, "champ": 270, "gsm8k_train": 7473, "math_train": 7500}

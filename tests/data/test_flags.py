@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from cft.flags import compute_flags, truncation_reason
-from cft.samples import Sample
+from cft.data.flags import compute_flags, truncation_reason
+from cft.data.samples import Sample
 
 RIGHT = "Every step checks out.\n\nConclusion: right [END]"
 WRONG = "Step 3 is wrong.\n\nConclusion: wrong [END]"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from cft.errors import OfflineError, UserError
-from cft.formats import ImportFailed, export_samples, import_file, import_hub, read_samples
+from cft.data.formats import ImportFailed, export_samples, import_file, import_hub, read_samples
 from cft.prompts import CFT_INSTRUCTION, cft_input, cft_user_message
-from cft.samples import Sample
-from cft.store import Store
+from cft.data.samples import Sample
+from cft.data.store import Store
 
 WRONG = "The sum is off by one.\n\nConclusion: wrong [END]"
 RIGHT = "All steps check out.\n\nConclusion: right [END]"

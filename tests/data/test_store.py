@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from cft.errors import UserError
-from cft.samples import Sample
-from cft.store import ConflictError, Store, fts_query
+from cft.data.samples import Sample
+from cft.data.store import ConflictError, Store, fts_query
 from tests.helpers import ROOT
 
 
@@ -231,7 +231,7 @@ def test_concurrent_threads_only_one_wins(store):
 def test_concurrent_processes_only_one_wins(store):
     (sid,) = store.add_samples("d", [Sample(question="q")])
     code = (
-        "import sys\nfrom cft.store import Store, ConflictError\n"
+        "import sys\nfrom cft.data.store import Store, ConflictError\n"
         "s = Store(sys.argv[1])\n"
         "try:\n    s.update(int(sys.argv[2]), {'critique': sys.argv[3]}, expected_revision=1, annotator=sys.argv[3])\n"
         "    print('ok')\nexcept ConflictError:\n    print('conflict')\n"

@@ -9,7 +9,7 @@ import pytest
 from cft import critic, evaluate
 from cft.critic import CriticConfig
 from cft.errors import UserError
-from cft.samples import Sample
+from cft.data.samples import Sample
 
 
 def row(label, verdict):
@@ -65,7 +65,7 @@ def test_critic_eval_on_champ_with_tiny_model(tiny_model_dir, cft_home):
 
 
 def test_critic_on_dataset_uses_verdicts_as_labels(tiny_model_dir, cft_home):
-    from cft.store import Store
+    from cft.data.store import Store
 
     store = Store()
     samples = [

@@ -14,8 +14,8 @@ from cft import jobs
 from cft.errors import UserError
 from cft.generate import (GenerateConfig, get_job, load_questions, relaunch, run_generation,
                           sample_key)
-from cft.samples import Sample
-from cft.store import Store
+from cft.data.samples import Sample
+from cft.data.store import Store
 from tests.helpers import ROOT
 from tests.servers import FaultServer
 
@@ -164,7 +164,7 @@ def test_cli_generate_foreground(tiny_model_dir, cft_home):
 
 
 def test_gsm8k_train_source_keys_and_references(tiny_model_dir):
-    from cft.benchmarks import load_benchmark
+    from cft.data.benchmarks import load_benchmark
 
     config = tiny_config(tiny_model_dir, source="gsm8k_train", n_questions=2, samples_per_question=1)
     store = Store()

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from cft.generate import Counts, GenerateConfig, critique_with_openai, pending_critiques
-from cft.samples import VERDICTS, Sample
-from cft.store import Store
+from cft.data.samples import VERDICTS, Sample
+from cft.data.store import Store
 from cft.teacher import OpenAITeacher, TeacherError, run_sync, test_connection as probe_connection
 from tests.servers import FaultServer, closed_port, start_llama_server
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from cft.samples import parse_verdict
+from cft.data.samples import parse_verdict
 from cft.verifier import corrupt_gsm8k_solution, critique, format_number, split_steps
 
 QUESTION = "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. " \
@@ -84,7 +84,7 @@ def test_split_steps_and_number_format():
 
 def test_gsm8k_reference_solutions_right_and_corrupted_copies_wrong():
     """100 real GSM8K train solutions must be judged right, and 100 corrupted copies wrong (the script does 500)."""
-    from cft.benchmarks import load_benchmark
+    from cft.data.benchmarks import load_benchmark
 
     problems = load_benchmark("gsm8k_train", limit=100, seed=1)
     rng = random.Random(0)

@@ -6,9 +6,9 @@ import shutil
 import time
 from pathlib import Path
 
-from cft import formats
-from cft.samples import Sample, set_verdict
-from cft.store import Store
+from cft.data import formats
+from cft.data.samples import Sample, set_verdict
+from cft.data.store import Store
 from tests.helpers import ROOT, launched_app
 
 SCREENSHOT = ROOT / "docs" / "screenshots" / "data.png"

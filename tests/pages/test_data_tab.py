@@ -9,8 +9,8 @@ import pytest
 from cft import annotate as an
 from cft.auth import gradio_auth, load_users
 from cft.errors import UserError
-from cft.samples import Sample
-from cft.store import Store
+from cft.data.samples import Sample
+from cft.data.store import Store
 
 RIGHT = "The steps are fine.\n\nConclusion: right [END]"
 WRONG = "Step 2 is wrong: 12 * 7 is 84.\n\nConclusion: wrong [END]"

@@ -7,8 +7,8 @@ import json
 import pytest
 from gradio_client import Client, handle_file
 
-from cft.samples import Sample, parse_verdict
-from cft.store import Store
+from cft.data.samples import Sample, parse_verdict
+from cft.data.store import Store
 from tests.helpers import launched_app
 
 RIGHT = "All steps check out.\n\nConclusion: right [END]"

@@ -8,8 +8,8 @@ import time
 import gradio as gr
 from gradio_client import Client
 
-from cft.samples import Sample
-from cft.store import Store
+from cft.data.samples import Sample
+from cft.data.store import Store
 from tests.helpers import free_port
 from tests.servers import FaultServer
 

@@ -1,7 +1,7 @@
 """Automatic flags: where a teacher critique is most likely wrong, so annotators review those first.
 
 ``compute_flags(sample)`` sets the verdict from the critique and recomputes the four automatic flags below,
-each with a one-line reason an annotator can check at a glance. It runs at import (cft.formats), after
+each with a one-line reason an annotator can check at a glance. It runs at import (cft.data.formats), after
 generation (cft.generate) and on every save (cft.annotate). Flags it does not own (names not in ``AUTO_FLAGS``)
 are kept, so another tool may add its own.
 
@@ -19,7 +19,7 @@ import threading
 
 # The same conclusion pattern parse_verdict uses, so "ends with its conclusion" agrees with the verdict.
 from cft.grading import braced
-from cft.samples import _CONCLUSION, Sample, parse_verdict
+from cft.data.samples import _CONCLUSION, Sample, parse_verdict
 
 AUTO_FLAGS = ("verdict_contradicts_reference", "no_conclusion", "arithmetic_error_missed", "empty_or_truncated")
 FLAG_HELP = {
