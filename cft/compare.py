@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from cft import evaluate, jobs, workspace
+from cft import evaluate, jobs, models, workspace
 from cft.errors import UserError
 
 MAX_MODELS = 3
@@ -47,14 +47,6 @@ def model_options() -> list[dict]:
 
 def model_labels() -> list[str]:
     return [m["label"] for m in model_options()]
-
-
-def resolve_label(label: str) -> tuple[str | None, str | None]:
-    """A model label as shown in the dropdowns -> (model spec, adapter dir)."""
-    for m in model_options():
-        if m["label"] == label:
-            return m.get("spec"), m.get("adapter")
-    raise UserError(f"model {label!r}: not among the available models ({', '.join(model_labels())})")
 
 
 class ModelCache:
@@ -82,7 +74,7 @@ class ModelCache:
             return loaded
 
     def get_label(self, label: str):
-        return self.get(*resolve_label(label))
+        return self.get(*models.resolve_label(label))
 
     def clear(self) -> None:
         with self._lock:
@@ -166,21 +158,13 @@ def disagreement_problem(eval_a: str, eval_b: str, seed: int | None = None) -> d
 # ----------------------------------------------------------------------------------------------- streaming
 
 
-def _stop_ids(tokenizer) -> set[int]:
-    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
-    vocab = tokenizer.get_vocab()
-    if "<|im_end|>" in vocab:
-        ids.add(vocab["<|im_end|>"])
-    return ids
-
-
 def token_stream(model, tokenizer, prompt: str, *, max_new_tokens: int = 512) -> Iterator[str]:
     """Greedy-decode ``prompt`` one token per ``next()``, yielding the whole answer so far each time."""
     import torch
 
     device = next(model.parameters()).device
     ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(device)
-    stops = _stop_ids(tokenizer)
+    stops = set(models.stop_ids(tokenizer))
     past, new = None, []
     # inference_mode wraps each step only, never a yield: grad mode is thread-local, so a context held across a
     # yield would leak into the caller (and stay off forever if the page abandons the stream), breaking training.
@@ -411,7 +395,7 @@ def vote_summary() -> str:
 def start_eval(model_label: str, benchmark: str, limit: int | None, max_new_tokens: int, batch_size: int,
                name: str = "", critic: bool = False) -> str:
     """Launch a background eval (or critic eval) of a dropdown model; returns a status line."""
-    spec, adapter = resolve_label(model_label)
+    spec, adapter = models.resolve_label(model_label)
     cls = evaluate.EvalConfig
     kwargs = dict(name=(name or "").strip(), model=spec if not adapter else None, adapter=adapter, benchmark=benchmark,
                   limit=int(limit) if limit else None, max_new_tokens=int(max_new_tokens), batch_size=int(batch_size))

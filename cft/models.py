@@ -230,16 +230,7 @@ def list_models() -> list[dict]:
         candidates = []
         if (final / "adapter_config.json").exists():
             candidates.append((f"run:{run.name}", final))
-        ckpts = run / "checkpoints"
-        if ckpts.is_dir():
-            def step(p: Path) -> int:
-                try:
-                    return int(p.name.rsplit("-", 1)[-1])
-                except ValueError:
-                    return -1
-            for ck in sorted((p for p in ckpts.iterdir() if p.is_dir()), key=step):
-                if (ck / "adapter_config.json").exists():
-                    candidates.append((f"run:{run.name}/{ck.name}", ck))
+        candidates += [(f"run:{run.name}/{ck.name}", ck) for ck in workspace.checkpoints(run)]
         for label, path in candidates:
             try:
                 base = _adapter_base(path)
@@ -250,10 +241,26 @@ def list_models() -> list[dict]:
     return models
 
 
+def resolve_label(label: str, *, typed_ok: bool = False) -> tuple[str | None, str | None]:
+    """A model label as the dropdowns show it -> ``(model spec, adapter dir)``.
+
+    With ``typed_ok`` a label that is not in the registry is taken as typed by hand (a local directory or a Hub
+    id) and returned as the spec; otherwise it is an error naming the labels there are.
+    """
+    models = list_models()
+    for m in models:
+        if m["label"] == label:
+            return m.get("spec"), m.get("adapter")
+    if typed_ok:
+        return label, None
+    raise UserError(f"model {label!r}: not among the available models ({', '.join(m['label'] for m in models)})")
+
+
 # --------------------------------------------------------------------------------------------- generation
 
 
-def _stop_ids(tokenizer) -> list[int]:
+def stop_ids(tokenizer) -> list[int]:
+    """The token ids that end an answer: eos, and ChatML's ``<|im_end|>`` when the vocabulary has it."""
     ids = []
     if tokenizer.eos_token_id is not None:
         ids.append(tokenizer.eos_token_id)
@@ -264,7 +271,7 @@ def _stop_ids(tokenizer) -> list[int]:
 
 
 def _gen_kwargs(tokenizer, max_new_tokens: int, temperature: float, top_p: float) -> dict:
-    kwargs = dict(max_new_tokens=max_new_tokens, eos_token_id=_stop_ids(tokenizer), pad_token_id=tokenizer.pad_token_id,
+    kwargs = dict(max_new_tokens=max_new_tokens, eos_token_id=stop_ids(tokenizer), pad_token_id=tokenizer.pad_token_id,
                   use_cache=True)
     if temperature and temperature > 0:
         kwargs.update(do_sample=True, temperature=float(temperature), top_p=float(top_p), top_k=0)

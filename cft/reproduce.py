@@ -144,7 +144,8 @@ class Timer:
 def _generate(cfg: ReproduceConfig, log: Callable[[str], None]) -> dict:
     import os
 
-    from cft.generate import GenerateConfig, run_generation
+    from cft.generate import GenerateConfig
+    from cft.generate.job import run_generation
 
     gen = GenerateConfig(
         source=cfg.source, n_questions=cfg.n_questions, seed=cfg.seed, student_model=cfg.student_model,

@@ -12,8 +12,9 @@ import pytest
 
 from cft import jobs
 from cft.errors import UserError
-from cft.generate import (GenerateConfig, get_job, load_questions, relaunch, run_generation,
-                          sample_key)
+from cft.generate import GenerateConfig
+from cft.generate.job import get_job, relaunch, run_generation
+from cft.generate.questions import load_questions, sample_key
 from cft.data.samples import Sample
 from cft.data.store import Store
 from tests.helpers import ROOT
@@ -109,7 +110,7 @@ def test_background_job_interrupted_relaunched_and_key_never_stored(tiny_model_d
     try:
         config = tiny_config(tiny_model_dir, teacher="openai", base_url=server.base_url, model="fault",
                              retry_backoff=0.01, timeout=10)
-        from cft.generate import new_job
+        from cft.generate.job import new_job
 
         job = new_job(config)
         # The first attempt is interrupted: the job process stops after 3 new samples.

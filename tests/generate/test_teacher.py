@@ -6,10 +6,12 @@ import time
 
 import pytest
 
-from cft.generate import Counts, GenerateConfig, critique_with_openai, pending_critiques
+from cft.generate import GenerateConfig
+from cft.generate.counts import Counts
+from cft.generate.critique import critique_with_openai, pending_critiques
 from cft.data.samples import VERDICTS, Sample
 from cft.data.store import Store
-from cft.teacher import OpenAITeacher, TeacherError, run_sync, test_connection as probe_connection
+from cft.generate.teacher import OpenAITeacher, TeacherError, run_sync, test_connection as probe_connection
 from tests.servers import FaultServer, closed_port, start_llama_server
 
 
@@ -191,7 +193,9 @@ def test_price_table_prefix_match_save_and_errors(cft_home):
     import json
 
     from cft.errors import UserError
-    from cft.pricing import Usage, load_prices, price_for, prices_text, save_prices_text
+    from cft.generate.pricing import Usage, load_prices, price_for
+    from pages.generate.form import prices_text
+    from pages.generate.handlers import save_prices_text
 
     assert price_for("gpt-4o-2024-08-06") == {"input": 2.5, "output": 10.0}  # longest prefix: gpt-4o
     assert price_for("gpt-4o-mini-2024-07-18") == {"input": 0.15, "output": 0.6}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from cft.data.samples import parse_verdict
-from cft.verifier import corrupt_gsm8k_solution, critique, format_number, split_steps
+from cft.generate.verifier import corrupt_gsm8k_solution, critique, format_number, split_steps
 
 QUESTION = "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. " \
            "How many clips did Natalia sell altogether in April and May?"

@@ -40,7 +40,7 @@ def test_launch_watch_and_reattach(tiny_model_dir, cft_home):
             "teacher_temperature": 0.3, "teacher_top_p": 0.95, "concurrency": 2, "timeout": 10, "max_retries": 2,
             "prices": json.dumps({"fault": {"input": 1000.0, "output": 1000.0}}),
         }
-        from cft.generate import FORM_FIELDS
+        from pages.generate.form import FORM_FIELDS
 
         launched = client.predict(secret, *[form[f] for f in FORM_FIELDS], api_name="/launch_generation")
         assert launched.startswith("Launched job `generate-")

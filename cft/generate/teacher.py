@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable, Iterable
 
 from cft.errors import UserError
-from cft.pricing import Usage, price_for
+from cft.generate.pricing import Usage, price_for
 from cft.prompts import TEACHER_TEMPERATURE, TEACHER_TOP_P, teacher_messages
 
 # A local server needs no key, but the openai client refuses to start without one.

@@ -97,27 +97,3 @@ class Usage:
     def as_dict(self) -> dict:
         return {"tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "requests": self.requests,
                 "cost": round(self.cost, 6), "priced": self.price is not None}
-
-
-def parse_prices_text(text: str | None):
-    """A price table typed as JSON; None when the text is empty."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"prices: line {exc.lineno}: not valid JSON ({exc.msg})") from None
-
-
-def save_prices_text(text: str) -> str:
-    """Save a price table typed as JSON (the Generate tab's editor); a message saying where."""
-    table = save_prices(parse_prices_text(text) or {})
-    return f"Saved {len(table)} price(s) to {prices_path()}."
-
-
-def prices_text(table: dict | None = None) -> str:
-    """The table as JSON with one model per line: short enough to edit by hand."""
-    table = load_prices() if table is None else table
-    body = ",\n".join(f"  {json.dumps(name)}: {json.dumps(entry)}" for name, entry in table.items())
-    return "{\n" + body + "\n}"
