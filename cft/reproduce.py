@@ -167,8 +167,8 @@ def _verdict_counts(cfg: ReproduceConfig) -> dict:
 
 
 def _train(cfg: ReproduceConfig, log: Callable[[str], None]) -> dict[str, str]:
-    from cft import runs
-    from cft.train import preset_config as train_preset
+    from cft.train import runs
+    from cft.train.presets import preset_config as train_preset
 
     base = train_preset(
         cfg.train_preset, name=cfg.name, dataset=cfg.dataset, base_model=cfg.base_model, max_steps=cfg.max_steps,
@@ -269,7 +269,7 @@ def _versions() -> dict:
 
 def write_report(cfg: ReproduceConfig, *, timer: Timer, data: dict, stats: dict, run_names: dict[str, str],
                  evals: dict, critics: dict) -> Path:
-    from cft import runs
+    from cft.train import runs
     from cft.compare import diff_evals
 
     out = workspace.safe_child(workspace.reports_dir(), cfg.name)
@@ -378,8 +378,8 @@ Reproduce with `python -m cft reproduce --config {out / 'config.json'}`.
 def pair_loss_figure(run_names: dict[str, str]):
     """The pair's loss curves for a static report: the report's heading names the plot, so the figure carries no
     title that a horizontal legend could overlap."""
-    from cft import runs
-    from cft.plots import loss_figure
+    from cft.train import runs
+    from cft.train.plots import loss_figure
 
     fig = loss_figure([{"name": n, "mode": mode, "metrics": runs.metrics(n)} for mode, n in run_names.items()],
                       smoothing=0.6, title="")

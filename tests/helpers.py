@@ -111,7 +111,7 @@ def tiny_config(model_dir, **overrides):
 
 def train_steps(name: str) -> list[int]:
     """The steps run ``name`` has logged a training loss for."""
-    from cft import runs
+    from cft.train import runs
 
     return [m["step"] for m in runs.metrics(name) if m.get("loss") is not None]
 

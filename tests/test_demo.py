@@ -7,15 +7,16 @@ import gradio_client
 from cft import demo
 from cft.data.samples import Sample
 from cft.data.store import Store
+from pages.common import banner_markdown
 from tests.helpers import launched_app
 
 
 def test_banner_says_data_is_lost_without_persistent_storage(monkeypatch):
     monkeypatch.delenv("SPACE_ID", raising=False)
     monkeypatch.delenv("CFT_DEMO", raising=False)
-    assert not demo.is_demo() and demo.banner_markdown() == ""
+    assert not demo.is_demo() and banner_markdown() == ""
     monkeypatch.setenv("CFT_DEMO", "1")
-    text = demo.banner_markdown()
+    text = banner_markdown()
     assert "loses when it restarts" in text and "capped at 20 steps" in text
 
 
@@ -56,8 +57,8 @@ def test_demo_app_shows_banner_and_exports_every_annotation(monkeypatch):
 
 
 def test_demo_caps_training_to_the_cpu_budget(monkeypatch, tiny_model_dir):
-    from cft import runs
-    from cft.train import preset_config
+    from cft.train import runs
+    from cft.train.presets import preset_config
 
     store = Store()
     store.add_samples("d", [Sample(question=f"q{i}", response="r", critique="ok\nConclusion: right [END]",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 
-from cft import runs
-from cft.train import FORM_FIELDS
+from cft.train import runs
+from pages.train.form import FORM_FIELDS, PRESET_FIELDS
 from tests.helpers import launched_app, put_mini_dataset, tiny_config, train_steps, wait_for
 
 
@@ -22,7 +22,7 @@ def test_train_tab_launches_shows_metrics_and_stops_a_run(tiny_model_dir):
     with launched_app() as url:
         client = Client(url, verbose=False)
         preset_values = client.predict("gpu", api_name="/preset_values")
-        assert preset_values[runs.PRESET_FIELDS.index("max_length")] == 2048
+        assert preset_values[PRESET_FIELDS.index("max_length")] == 2048
 
         message = client.predict("cpu-quick", *_form_args(config), api_name="/launch_cft")
         assert "ui-run" in message and "Launched" in message

@@ -24,7 +24,7 @@ def test_reproduce_end_to_end_with_tiny_model(tiny_model_dir, cft_home):
     # Every stage was timed, and both runs trained the same number of steps.
     for stage in ("| 1-3 questions", "| 4 train", "| 5 evaluate", "| 6 critic"):
         assert stage in text, stage
-    from cft import runs
+    from cft.train import runs
 
     assert runs.get("toy-cft")["step"] == runs.get("toy-sft")["step"] == 2
     # Re-running reuses completed work instead of redoing it.

@@ -7,9 +7,14 @@ import time
 
 import pytest
 
-from cft import jobs, plots, runs
+from cft import jobs
 from cft.errors import UserError
-from cft.train import PAIR_BUDGET_NOTE, TrainConfig, build_examples, load_samples, run
+from cft.train import TrainConfig, plots, runs
+from cft.train.config import PAIR_BUDGET_NOTE
+from cft.train.examples import build_examples, load_samples
+from cft.train.export import export_merged
+from cft.train.job import run
+from pages.train.view import dashboard
 from tests.helpers import QUESTIONS, put_mini_dataset, tiny_config
 
 
@@ -75,7 +80,7 @@ def test_list_runs_table_and_dashboard_come_from_run_dirs(tmp_path):
     # p-cft has no pid in its status, so it is reported as it was written; ETA only for running ones.
     row = dict(zip(runs.SUMMARY_HEADERS, runs.summary_rows(listed)[0]))
     assert row["status"] == "running" and row["progress"] == "2/10" and row["tokens/s"] == 102.0 and row["final loss"] == 2.0
-    view = runs.dashboard([], 0.5, True, None)
+    view = dashboard([], 0.5, True, None)
     assert view["shown"] == ["p-cft", "p-sft"]  # the running run and its pair partner
     assert view["current"] == "p-cft" and "[running] p-cft" in view["log"]
     fig = view["figure"]
@@ -83,7 +88,7 @@ def test_list_runs_table_and_dashboard_come_from_run_dirs(tmp_path):
     styles = {t.name: t.line.dash for t in fig.data if t.name and t.name.endswith("train")}
     assert styles == {"p-cft (cft) train": "solid", "p-sft (sft) train": "dash"}
     assert any(t.name == "p-sft (sft) eval" for t in fig.data)
-    assert runs.dashboard(["old"], 0, False, "old")["shown"] == ["old"]
+    assert dashboard(["old"], 0, False, "old")["shown"] == ["old"]
     runs.delete("old")
     assert "old" not in [r["name"] for r in runs.list_runs()]
     with pytest.raises(UserError, match="still running"):
@@ -118,7 +123,7 @@ def test_export_merged_matches_the_adapter_model(tiny_model_dir, tmp_path):
     (d / "config.json").write_text(config.to_json())
     assert run(config, d)["state"] == "completed"
     jobs.JobDir(d).write_status("completed")
-    out = runs.export_merged("tiny", tmp_path / "merged")
+    out = export_merged("tiny", tmp_path / "merged")
     assert (out / "config.json").exists() and (out / "tokenizer_config.json").exists()
     assert not (out / "adapter_config.json").exists()
     merged = AutoModelForCausalLM.from_pretrained(out).eval()
@@ -129,7 +134,7 @@ def test_export_merged_matches_the_adapter_model(tiny_model_dir, tmp_path):
         assert torch.allclose(merged(ids).logits, peft_model(input_ids=ids).logits, atol=1e-4)
         assert not torch.allclose(merged(ids).logits, base(ids).logits, atol=1e-4)  # the adapter did change it
     with pytest.raises(UserError, match="not empty"):
-        runs.export_merged("tiny", out)
+        export_merged("tiny", out)
     assert json.loads((d / "adapter" / "adapter_config.json").read_text())["r"] == 4
 
 

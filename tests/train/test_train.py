@@ -7,10 +7,13 @@ import signal
 
 import pytest
 
-from cft import jobs, runs
+from cft import jobs
 from cft.errors import UserError
-from cft.train import (IGNORE, PRESETS, PadCollator, TrainConfig, build_examples, cft_pair, config_from_form, encode,
-                       preset_config, sft_pairs)
+from cft.train import TrainConfig, runs
+from cft.train.collator import PadCollator
+from cft.train.examples import IGNORE, build_examples, cft_pair, encode, sft_pairs
+from cft.train.presets import PRESETS, preset_config
+from pages.train.form import config_from_form
 from tests.helpers import QUESTIONS, mini_samples, put_mini_dataset, tiny_config, train_steps, wait_for
 
 # ----------------------------------------------------------------------------------------------- config
@@ -198,7 +201,7 @@ def test_kill_9_marks_the_run_failed_with_its_log_tail(tiny_model_dir):
 def test_an_exception_in_the_job_is_recorded_as_failed_with_its_message(tiny_model_dir):
     import signal as _signal
 
-    from cft.train import main
+    from cft.train.__main__ import main
 
     put_mini_dataset()
     d = runs.run_dir("broken")
@@ -218,7 +221,7 @@ def test_an_exception_in_the_job_is_recorded_as_failed_with_its_message(tiny_mod
 
 @pytest.mark.slow
 def test_embedded_smollm2_trains_two_steps_on_cpu(tmp_path):
-    from cft.train import run
+    from cft.train.job import run
 
     put_mini_dataset()
     config = TrainConfig(name="smol", dataset="mini", max_steps=2, per_device_batch_size=2, max_length=128,

@@ -20,7 +20,9 @@ from typing import Any
 
 from cft import jobs, workspace
 from cft.errors import UserError
-from cft.train import PAIR_BUDGET_NOTE, TrainConfig, steps_per_epoch
+from cft.train import presets
+from cft.train.config import PAIR_BUDGET_NOTE, TrainConfig
+from cft.train.examples import build_examples, load_samples, steps_per_epoch
 
 
 def run_dir(name: str) -> Path:
@@ -52,8 +54,6 @@ def train_argv(config_path: Path) -> list[str]:
 
 def _check_dataset(config: TrainConfig) -> None:
     """Fail in the launcher, not minutes later in the job, when the dataset is missing or empty."""
-    from cft.train import load_samples
-
     if not load_samples(config):
         raise UserError(f"dataset {config.dataset!r} has no samples passing the filter {config.sample_filter!r} "
                         "(non-discarded with a critique, or reviewed only)")
@@ -64,9 +64,7 @@ def launch(config: TrainConfig, *, check_dataset: bool = True) -> dict:
 
     In demo mode (a public Space) the config is capped to the CPU preset's budget before anything is written.
     """
-    from cft import demo
-
-    config = demo.cap_train_config(config.validate()).validate()
+    config = presets.demo_cap(config.validate()).validate()
     d = job(config.name)
     if d.exists() and not config.resume:
         raise UserError(f"run {config.name!r} already exists: pick another name, resume it, or delete it first")
@@ -93,7 +91,6 @@ def pair_configs(config: TrainConfig) -> tuple[TrainConfig, TrainConfig]:
     if max_steps <= 0:
         # Convert epochs over the CFT set into steps, so both runs get the same number of updates.
         from cft import models
-        from cft.train import build_examples, load_samples
 
         tokenizer = models.load_tokenizer(config.base_model)
         data = build_examples(config.replace(mode="cft"), tokenizer, load_samples(config))
@@ -101,7 +98,7 @@ def pair_configs(config: TrainConfig) -> tuple[TrainConfig, TrainConfig]:
     common = dict(pair=pair, max_steps=max_steps, budget=PAIR_BUDGET_NOTE)
     if config.torch_threads == 0 and _gpu_count() == 0:
         # The two jobs run side by side on the CPU: split the cores instead of oversubscribing them.
-        from cft.train import physical_cores
+        from cft.train.hardware import physical_cores
 
         common["torch_threads"] = max(1, physical_cores() // 2)
     return (config.replace(name=f"{base}-cft", mode="cft", **common),
@@ -202,34 +199,6 @@ def delete(name: str) -> None:
     shutil.rmtree(d.path)
 
 
-def export_merged(name: str, out_dir: str | Path, *, push_to_hub: str | None = None, token: str | None = None) -> Path:
-    """Merge the run's LoRA adapter into its base model and save a plain transformers model (and tokenizer).
-
-    With ``push_to_hub`` (a repo id) and a token, the merged model is uploaded too.
-    """
-    from cft import models
-
-    info = get(name)
-    if not info["adapter_path"]:
-        raise UserError(f"run {name!r} has no final adapter yet (status {info['status']})")
-    out = Path(out_dir).expanduser().resolve()
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"export directory {out} is not empty")
-    import torch
-
-    model, tokenizer = models.load_model(info["base_model"] or None, adapter=info["adapter_path"], dtype=torch.float32, device="cpu")
-    merged = model.merge_and_unload()
-    out.mkdir(parents=True, exist_ok=True)
-    merged.save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
-    if push_to_hub:
-        if not token:
-            raise UserError("push_to_hub needs a Hugging Face token (field token)")
-        merged.push_to_hub(push_to_hub, token=token)
-        tokenizer.push_to_hub(push_to_hub, token=token)
-    return out
-
-
 def summary_rows(runs: list[dict] | None = None) -> list[list[Any]]:
     """The runs table: name, mode, status, progress, ETA, tokens/s, final loss, eval loss."""
     rows = []
@@ -247,97 +216,6 @@ def summary_rows(runs: list[dict] | None = None) -> list[list[Any]]:
 SUMMARY_HEADERS = ["name", "mode", "status", "progress", "ETA", "tokens/s", "final loss", "eval loss"]
 
 
-# ------------------------------------------------------------------------------------------ Train tab helpers
-# The page only wires widgets to these; they return plain data (and a plotly figure).
-
-# The form fields a preset fills (name, dataset, base model and sample filter are the user's, kept as typed).
-PRESET_FIELDS = ["lora_r", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "num_epochs", "max_steps",
-                 "per_device_batch_size", "grad_accum", "max_length", "warmup_ratio", "scheduler", "weight_decay",
-                 "eval_fraction", "eval_steps", "save_steps", "logging_steps", "seed", "precision",
-                 "gradient_checkpointing"]
-
-
-def form_value(config: TrainConfig, field_name: str) -> Any:
-    value = getattr(config, field_name)
-    return ", ".join(value) if field_name == "target_modules" else value
-
-
-def preset_values(preset: str) -> list[Any]:
-    """The values a preset puts into the form's hyperparameter fields, in PRESET_FIELDS order."""
-    from cft.train import preset_config
-
-    config = preset_config(preset, name="x", dataset="x")
-    return [form_value(config, f) for f in PRESET_FIELDS]
-
-
-def default_form(preset: str = "cpu-quick") -> dict[str, Any]:
-    from cft.train import FORM_FIELDS, preset_config
-
-    config = preset_config(preset, name=time.strftime("run-%m%d-%H%M"), dataset="")
-    return {f: form_value(config, f) for f in FORM_FIELDS}
-
-
-def launch_from_form(kind: str, values: list[Any], preset: str = "") -> str:
-    """Launch ``kind`` (cft, sft or both) from the form values (FORM_FIELDS order); returns a message."""
-    from cft.train import config_from_form
-
-    config = config_from_form(values, mode="cft" if kind == "both" else kind)
-    if preset:
-        config.preset = preset
-    if kind == "both":
-        started = launch_pair(config)
-        return "Launched the pair " + " and ".join(f"`{s['name']}` (pid {s['pid']})" for s in started) + \
-            f", {pair_budget_text(config_of(started[0]['name']))}."
-    started = launch(config)
-    return f"Launched `{started['name']}` ({started['mode']}, pid {started['pid']})."
-
-
 def pair_budget_text(config: TrainConfig) -> str:
+    """How a pair's budget was matched, for the launch messages of the CLI and the Train tab."""
     return f"both for {config.max_steps} steps (equal optimizer updates)"
-
-
-def default_selection(all_runs: list[dict]) -> list[str]:
-    """What the chart shows before the user picks: running runs (and their pair partners), else the newest two."""
-    active = [r for r in all_runs if r["status"] in jobs.ACTIVE]
-    pairs = {r["pair"] for r in active if r["pair"]}
-    chosen = [r["name"] for r in all_runs if r in active or (r["pair"] and r["pair"] in pairs)]
-    return chosen or [r["name"] for r in all_runs[:2]]
-
-
-def dashboard(selected: list[str] | None, smoothing: float = 0.6, log_y: bool = False, current: str | None = None) -> dict:
-    """Everything the timer refreshes: the runs table, the chart, the chosen run's log. Reads only run dirs."""
-    from cft import plots
-
-    all_runs = list_runs()
-    names = [r["name"] for r in all_runs]
-    by_name = {r["name"]: r for r in all_runs}
-    shown = [n for n in (selected or []) if n in by_name] or default_selection(all_runs)
-    figure = plots.loss_figure(
-        [{"name": n, "mode": by_name[n]["mode"], "metrics": metrics(n)} for n in shown],
-        smoothing=float(smoothing or 0), log_y=bool(log_y),
-    )
-    if current not in by_name:
-        current = names[0] if names else None
-    log = ""
-    if current:
-        info = by_name[current]
-        header = f"[{info['status']}] {current}"
-        if info.get("error"):
-            header += f"\nerror: {info['error']}"
-        log = header + "\n" + log_tail(current, 60)
-    return {"rows": summary_rows(all_runs), "names": names, "shown": shown, "figure": figure, "current": current,
-            "log": log}
-
-
-def stop_message(name: str | None) -> str:
-    if not name:
-        raise UserError("choose a run to stop")
-    return f"Stopping `{name}`: it saves a checkpoint and its adapter, then exits." if stop(name) else \
-        f"`{name}` is not running."
-
-
-def resume_message(name: str | None) -> str:
-    if not name:
-        raise UserError("choose a run to resume")
-    started = resume(name)
-    return f"Resumed `{name}` from its last checkpoint (pid {started['pid']})."
