@@ -202,7 +202,9 @@ def _models(cfg: ReproduceConfig, run_names: dict[str, str]) -> dict[str, str | 
 
 
 def _evaluate(cfg: ReproduceConfig, run_names: dict[str, str], log: Callable[[str], None]) -> dict:
-    from cft.evaluate import EvalConfig, format_accuracy, run_eval
+    from cft.evaluate import EvalConfig
+    from cft.evaluate.runner import run_eval
+    from cft.evaluate.stats import format_accuracy
 
     out: dict[str, dict[str, dict]] = {}
     for label, adapter in _models(cfg, run_names).items():
@@ -217,7 +219,7 @@ def _evaluate(cfg: ReproduceConfig, run_names: dict[str, str], log: Callable[[st
 
 
 def _critic(cfg: ReproduceConfig, run_names: dict[str, str], log: Callable[[str], None]) -> dict:
-    from cft.critic import CriticConfig, format_summary, run_critic
+    from cft.evaluate.critic import CriticConfig, format_summary, run_critic
 
     out = {}
     for label, adapter in _models(cfg, run_names).items():
@@ -270,7 +272,7 @@ def _versions() -> dict:
 def write_report(cfg: ReproduceConfig, *, timer: Timer, data: dict, stats: dict, run_names: dict[str, str],
                  evals: dict, critics: dict) -> Path:
     from cft.train import runs
-    from cft.compare import diff_evals
+    from cft.evaluate.results import diff_evals
 
     out = workspace.safe_child(workspace.reports_dir(), cfg.name)
     out.mkdir(parents=True, exist_ok=True)

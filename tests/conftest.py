@@ -93,13 +93,13 @@ def trained_checkpoints(tiny_model_dir, tmp_path_factory) -> Path:
 @pytest.fixture
 def toy(trained_checkpoints, cft_home, tmp_path):
     """A run with two checkpoints, and an eval of each on four 'answer is 7' problems (10: all right; 20: all wrong)."""
-    from cft import evaluate
     from cft.evaluate import EvalConfig
+    from cft.evaluate.runner import run_eval
 
     install_run(trained_checkpoints, cft_home)
     bench = sevens_benchmark(tmp_path / "sevens.jsonl", n=4)
     for ck in ("checkpoint-10", "checkpoint-20"):
-        evaluate.run_eval(EvalConfig(name=f"toy-{ck}", adapter=f"cft-toy/{ck}", benchmark=str(bench), max_new_tokens=1,
+        run_eval(EvalConfig(name=f"toy-{ck}", adapter=f"cft-toy/{ck}", benchmark=str(bench), max_new_tokens=1,
                                      batch_size=4))
     return bench
 

@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from cft import critic, evaluate
-from cft.critic import CriticConfig
+from cft.evaluate import critic
+from cft.evaluate.critic import CriticConfig
+from cft.evaluate.results import list_evals, read_results
+from cft.evaluate.stats import critic_metrics
 from cft.errors import UserError
 from cft.data.samples import Sample
 
@@ -19,7 +21,7 @@ def row(label, verdict):
 def test_metrics_on_hand_made_verdicts():
     rows = [row("wrong", "wrong")] * 3 + [row("wrong", "right")] + [row("wrong", "unknown")] \
         + [row("right", "right")] * 4 + [row("right", "wrong")]
-    m = critic.critic_metrics(rows)
+    m = critic_metrics(rows)
     assert m["n"] == 10 and m["correct"] == 7 and m["accuracy"] == pytest.approx(0.7)
     # wrong class: tp 3, fp 1, fn 2 (one missed as right, one unknown)
     assert m["wrong_precision"] == pytest.approx(3 / 4)
@@ -28,7 +30,7 @@ def test_metrics_on_hand_made_verdicts():
     assert m["unknown_rate"] == pytest.approx(0.1)
     assert m["labels"] == {"right": 5, "wrong": 5}
     assert m["confusion"]["wrong->unknown"] == 1 and m["confusion"]["right->wrong"] == 1
-    assert critic.critic_metrics([row("right", "right")])["wrong_f1"] == 0.0  # no wrong class: 0, not a crash
+    assert critic_metrics([row("right", "right")])["wrong_f1"] == 0.0  # no wrong class: 0, not a crash
 
 
 def test_champ_pairs_are_real_labelled_solutions():
@@ -48,20 +50,20 @@ def test_critic_eval_on_champ_with_tiny_model(tiny_model_dir, cft_home):
     first = critic.run_critic(config, stop_after=3)
     assert first["n"] == 3
     summary = critic.run_critic(config)  # resumes
-    rows = evaluate.read_results(config.name)
+    rows = read_results(config.name)
     assert len(rows) == len({r["id"] for r in rows}) == 6
     for r in rows:
         assert r["verdict"] in ("right", "wrong", "unknown") and r["label"] in ("right", "wrong")
         assert r["correct"] == (r["verdict"] == r["label"])
-    expected = critic.critic_metrics(rows)
+    expected = critic_metrics(rows)
     for key in ("accuracy", "wrong_f1", "unknown_rate", "correct"):
         assert summary[key] == pytest.approx(expected[key])
     on_disk = json.loads((cft_home / "evals" / config.name / "summary.json").read_text())
     assert on_disk["kind"] == "critic" and on_disk["n"] == 6
     assert "F1 on wrong" in critic.format_summary(summary)
     # Critic evals are listed apart from accuracy evals.
-    assert config.name in {e["name"] for e in evaluate.list_evals("critic")}
-    assert config.name not in {e["name"] for e in evaluate.list_evals()}
+    assert config.name in {e["name"] for e in list_evals("critic")}
+    assert config.name not in {e["name"] for e in list_evals()}
 
 
 def test_critic_on_dataset_uses_verdicts_as_labels(tiny_model_dir, cft_home):

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 
-from cft import compare, evaluate, jobs
+from cft import jobs
+from cft.evaluate.config import eval_dir
+from pages.compare import view
+from pages.render import inert_markdown
 
 A, B = "run:cft-toy/checkpoint-10", "run:cft-toy/checkpoint-20"
 
 
 def test_inert_markdown_keeps_math_and_kills_html():
     text = 'So $a < b$ and \\boxed{\\frac{1}{2}} <img src=x onerror="alert(1)"> <script>x()</script> &lt;b&gt;'
-    out = compare.inert_markdown(text)
+    out = inert_markdown(text)
     assert "<img" not in out and "<script" not in out and "&lt;img" in out
     assert "$a < b$" in out and "\\boxed{\\frac{1}{2}}" in out
     assert "&amp;lt;b&amp;gt;" in out  # an entity cannot smuggle a tag back in
@@ -56,9 +59,9 @@ def test_compare_tab_through_gradio_client(toy, cft_home):
         # An eval started from the tab runs as a background job and lands in the table.
         msg = client.predict(B, str(toy), 2, 1, 2, "from-ui", False, api_name="/compare_start_eval")
         assert "from-ui" in msg
-        status = jobs.wait(evaluate.eval_dir("from-ui"), timeout=300)
+        status = jobs.wait(eval_dir("from-ui"), timeout=300)
         assert status["state"] == "completed" and status["summary"]["n"] == 2
-        assert "from-ui" in [r[0] for r in compare.jobs_table()]
+        assert "from-ui" in [r[0] for r in view.jobs_table()]
         table, _ = client.predict(api_name="/compare_tables")
         row = next(r for r in table["data"] if r[4] == "from-ui")
         assert row[0] == "cft-toy/checkpoint-20" and row[2].startswith("0.0% ±") and row[3] == 2

@@ -1,34 +1,24 @@
 """Compare tab: base, SFT and CFT models side by side; the accuracy table; what CFT fixed and broke; votes.
 
-Widgets and wiring only: every handler is a cft.compare / cft.evaluate function.
+``build()`` lays out the widgets and wires them; ``handlers`` holds the callbacks and ``view`` the tables and text.
 """
 
 from __future__ import annotations
 
-
 import gradio as gr
 
-from cft import compare
+from cft.evaluate.selection import runs_with_checkpoints
+from cft.evaluate.votes import SLOT_NAMES, VOTES
 from pages.common import user_errors
-
-
-def _problem_fields(p: dict):
-    return p["benchmark"] or gr.update(), p["id"], p["question"], p["reference"]
-
-
-def _choices():
-    labels = compare.model_labels()
-    evals = compare.eval_names()
-    return (gr.update(choices=labels), gr.update(choices=[""] + labels), gr.update(choices=[""] + labels),
-            gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals),
-            gr.update(choices=labels), gr.update(choices=compare.runs_with_checkpoints()))
+from pages.compare import handlers, view
+from pages.render import LATEX_DELIMITERS
 
 
 def build() -> dict:
-    labels = compare.model_labels()
-    benches = compare.benchmark_names()
-    evals = compare.eval_names()
-    md = dict(latex_delimiters=compare.LATEX_DELIMITERS, sanitize_html=True)
+    labels = view.model_labels()
+    benches = view.benchmark_names()
+    evals = view.eval_names()
+    md = dict(latex_delimiters=LATEX_DELIMITERS, sanitize_html=True)
 
     gr.Markdown("Answers stream side by side, the models stepped in turn. The paper's prompt, greedy decoding.")
     with gr.Row():
@@ -54,21 +44,21 @@ def build() -> dict:
 
     headers, answers, marks = [], [], []
     with gr.Row(equal_height=False):
-        for i, slot in enumerate(compare.SLOT_NAMES):
+        for i, slot in enumerate(SLOT_NAMES):
             with gr.Column(elem_classes=["cmp-slot"]):
-                headers.append(gr.Markdown(compare.slot_header(i, None), elem_id=f"cmp-head-{slot.lower()}"))
+                headers.append(gr.Markdown(view.slot_header(i, None), elem_id=f"cmp-head-{slot.lower()}"))
                 answers.append(gr.Markdown("", elem_id=f"cmp-answer-{slot.lower()}", elem_classes=["cmp-answer"],
                                            max_height=520, **md))
                 marks.append(gr.Markdown("", elem_id=f"cmp-mark-{slot.lower()}"))
     labels_state, problem_state, answers_state = gr.State([]), gr.State({}), gr.State([])
     with gr.Row():
-        vote_buttons = [gr.Button(v, size="sm", elem_id=f"cmp-vote-{i}") for i, v in enumerate(compare.VOTES)]
+        vote_buttons = [gr.Button(v, size="sm", elem_id=f"cmp-vote-{i}") for i, v in enumerate(VOTES)]
     vote_status = gr.Markdown(elem_id="cmp-vote-status")
 
     with gr.Accordion("Accuracy across evals", open=True):
-        table = gr.Dataframe(compare.aggregate_table(), headers=compare.AGGREGATE_HEADERS, interactive=False,
+        table = gr.Dataframe(view.aggregate_table(), headers=view.AGGREGATE_HEADERS, interactive=False,
                              elem_id="cmp-table")
-        critic_tbl = gr.Dataframe(compare.critic_table(), headers=compare.CRITIC_HEADERS, interactive=False,
+        critic_tbl = gr.Dataframe(view.critic_table(), headers=view.CRITIC_HEADERS, interactive=False,
                                   label="Critic mode (can the model judge a solution?)")
         refresh_tables = gr.Button("↻ Refresh tables", size="sm")
 
@@ -78,8 +68,8 @@ def build() -> dict:
             cft_eval = gr.Dropdown(evals, value=evals[1] if len(evals) > 1 else None, label="CFT eval", elem_id="cmp-cft-eval")
             diff_btn = gr.Button("Diff", size="sm", elem_id="cmp-diff")
         diff_note = gr.Markdown(elem_id="cmp-diff-note")
-        fixed = gr.Dataframe(headers=compare.DIFF_HEADERS, interactive=False, label="CFT fixed", elem_id="cmp-fixed")
-        broke = gr.Dataframe(headers=compare.DIFF_HEADERS, interactive=False, label="CFT broke", elem_id="cmp-broke")
+        fixed = gr.Dataframe(headers=view.DIFF_HEADERS, interactive=False, label="CFT fixed", elem_id="cmp-fixed")
+        broke = gr.Dataframe(headers=view.DIFF_HEADERS, interactive=False, label="CFT broke", elem_id="cmp-broke")
 
     with gr.Accordion("Run an evaluation (background job)", open=False):
         with gr.Row():
@@ -95,56 +85,45 @@ def build() -> dict:
             ev_start = gr.Button("Start eval", variant="primary", size="sm")
             ev_stop = gr.Button("Stop", size="sm")
         with gr.Row():
-            sel_run = gr.Dropdown(compare.runs_with_checkpoints(), label="Run (pick its best checkpoint)")
+            sel_run = gr.Dropdown(runs_with_checkpoints(), label="Run (pick its best checkpoint)")
             sel_bench = gr.Dropdown(benches, value="math500" if "math500" in benches else None,
                                     label="Validation benchmark (paper: MATH-500)", allow_custom_value=True)
             sel_limit = gr.Number(value=100, precision=0, label="Validation problems")
             sel_start = gr.Button("Select best checkpoint", size="sm")
         sel_best = gr.Markdown()
         ev_status = gr.Markdown()
-        ev_jobs = gr.Dataframe(compare.jobs_table(), headers=compare.JOB_HEADERS, interactive=False)
+        ev_jobs = gr.Dataframe(view.jobs_table(), headers=view.JOB_HEADERS, interactive=False)
         timer = gr.Timer(3.0)
 
     # ------------------------------------------------------------------------------------------ wiring
     problem_out = [bench, pid, question, reference]
-    open_id.click(user_errors(lambda b, i: _problem_fields(compare.problem_by_id(b, i))), [bench, pid], problem_out,
-                  api_name="compare_open_id")
-    pid.submit(user_errors(lambda b, i: _problem_fields(compare.problem_by_id(b, i))), [bench, pid], problem_out)
-    rand.click(user_errors(lambda b: _problem_fields(compare.random_problem(b))), [bench], problem_out, api_name="compare_random")
-    disagree.click(user_errors(lambda a, b: _problem_fields(compare.disagreement_problem(a, b))), [dis_a, dis_b], problem_out,
-                   api_name="compare_disagree")
+    open_id.click(user_errors(handlers.open_problem), [bench, pid], problem_out, api_name="compare_open_id")
+    pid.submit(user_errors(handlers.open_problem), [bench, pid], problem_out)
+    rand.click(user_errors(handlers.random_problem), [bench], problem_out, api_name="compare_random")
+    disagree.click(user_errors(handlers.disagreement), [dis_a, dis_b], problem_out, api_name="compare_disagree")
 
     run_inputs = [model_a, model_b, model_c, bench, pid, question, reference, max_new]
     run_outputs = [*headers, *answers, *marks, labels_state, problem_state, answers_state]
-    run.click(user_errors(compare.side_by_side_view), run_inputs, run_outputs, api_name="compare_run")
+    run.click(user_errors(handlers.side_by_side_view), run_inputs, run_outputs, api_name="compare_run")
 
-    for button, vote in zip(vote_buttons, compare.VOTES):
-        button.click(user_errors(lambda l, p, a, _v=vote: f"Recorded **{_v}** ({compare.vote_summary()})"
-                         if compare.record_vote(_v, l, p, a) else ""),
-                     [labels_state, problem_state, answers_state], vote_status,
+    for button, vote in zip(vote_buttons, VOTES):
+        button.click(user_errors(handlers.voter(vote)), [labels_state, problem_state, answers_state], vote_status,
                      api_name="compare_vote_" + vote.replace(" ", "_"))
 
-    refresh.click(_choices, None, [model_a, model_b, model_c, dis_a, dis_b, base_eval, cft_eval, ev_model, sel_run])
-    refresh_tables.click(lambda: (compare.aggregate_table(), compare.critic_table()), None, [table, critic_tbl],
-                         api_name="compare_tables")
+    refresh.click(handlers.choices, None, [model_a, model_b, model_c, dis_a, dis_b, base_eval, cft_eval, ev_model, sel_run])
+    refresh_tables.click(handlers.tables, None, [table, critic_tbl], api_name="compare_tables")
 
-    diff_btn.click(user_errors(compare.diff_tables), [base_eval, cft_eval], [fixed, broke, diff_note], api_name="compare_diff")
-
-    def open_row(cand, base, evt: gr.SelectData):
-        row = evt.row_value
-        return (*_problem_fields(compare.problem_from_eval(cand, row[0])),
-                compare.eval_models(base) or gr.update(), compare.eval_models(cand) or gr.update())
-
+    diff_btn.click(user_errors(view.diff_tables), [base_eval, cft_eval], [fixed, broke, diff_note], api_name="compare_diff")
     for frame in (fixed, broke):
-        frame.select(user_errors(open_row), [cft_eval, base_eval], [*problem_out, model_a, model_b]).then(
-            user_errors(compare.side_by_side_view), run_inputs, run_outputs)
+        frame.select(user_errors(handlers.open_row), [cft_eval, base_eval], [*problem_out, model_a, model_b]).then(
+            user_errors(handlers.side_by_side_view), run_inputs, run_outputs)
 
-    ev_start.click(user_errors(compare.start_eval), [ev_model, ev_bench, ev_limit, ev_tokens, ev_batch, ev_name, ev_critic],
+    ev_start.click(user_errors(handlers.start_eval), [ev_model, ev_bench, ev_limit, ev_tokens, ev_batch, ev_name, ev_critic],
                    ev_status, api_name="compare_start_eval")
-    ev_stop.click(user_errors(compare.stop_eval), [ev_name], ev_status)
-    timer.tick(compare.jobs_table, None, ev_jobs)
-    sel_start.click(user_errors(compare.start_selection), [sel_run, sel_bench, sel_limit, ev_tokens, ev_batch], ev_status,
+    ev_stop.click(user_errors(handlers.stop_eval), [ev_name], ev_status)
+    timer.tick(view.jobs_table, None, ev_jobs)
+    sel_start.click(user_errors(handlers.start_selection), [sel_run, sel_bench, sel_limit, ev_tokens, ev_batch], ev_status,
                     api_name="compare_select_checkpoint")
-    sel_run.change(compare.best_checkpoint_markdown, sel_run, sel_best)
+    sel_run.change(view.best_checkpoint_markdown, sel_run, sel_best)
 
     return {"model_a": model_a, "model_b": model_b, "question": question, "run": run, "table": table}

@@ -17,14 +17,16 @@ live in ``evals/<name>/`` like an ordinary eval, with ``kind: critic``.
 from __future__ import annotations
 
 import random
-import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-from cft import evaluate, jobs
+from cft import jobs
 from cft.errors import UserError
-from cft.evaluate import EvalConfig, read_results, read_summary, wilson_interval
+from cft.evaluate.config import EvalConfig
+from cft.evaluate.results import append_rows, read_results, read_summary, summarize
+from cft.evaluate.runner import load, prepare_dir
+from cft.evaluate.stats import critic_metrics, format_accuracy
 
 KIND = "critic"
 
@@ -112,29 +114,6 @@ def load_pairs(source: str, *, limit: int | None, seed: int, grading_timeout: fl
     return pairs
 
 
-def critic_metrics(rows: list[dict]) -> dict:
-    """Verdict accuracy (unknown = miss), precision/recall/F1 on ``wrong``, unknown rate, confusion counts."""
-    n = len(rows)
-    correct = sum(1 for r in rows if r["verdict"] == r["label"])
-    tp = sum(1 for r in rows if r["label"] == "wrong" and r["verdict"] == "wrong")
-    fp = sum(1 for r in rows if r["label"] == "right" and r["verdict"] == "wrong")
-    fn = sum(1 for r in rows if r["label"] == "wrong" and r["verdict"] != "wrong")
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    lo, hi = wilson_interval(correct, n)
-    confusion = {f"{lab}->{ver}": sum(1 for r in rows if r["label"] == lab and r["verdict"] == ver)
-                 for lab in ("right", "wrong") for ver in ("right", "wrong", "unknown")}
-    return {
-        "n": n, "correct": correct, "accuracy": correct / n if n else 0.0, "ci95": [lo, hi],
-        "wrong_precision": precision, "wrong_recall": recall, "wrong_f1": f1,
-        "unknown": sum(1 for r in rows if r["verdict"] == "unknown"),
-        "unknown_rate": sum(1 for r in rows if r["verdict"] == "unknown") / n if n else 0.0,
-        "labels": {lab: sum(1 for r in rows if r["label"] == lab) for lab in ("right", "wrong")},
-        "confusion": confusion,
-    }
-
-
 def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None] | None = None,
                stop_after: int | None = None, model_and_tokenizer=None) -> dict:
     """Run (or resume) a critic eval; returns the summary, also written to summary.json."""
@@ -142,7 +121,7 @@ def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None
     from cft.prompts import critic_messages, render
     from cft.data.samples import parse_verdict
 
-    job = evaluate._prepare_dir(config)
+    job = prepare_dir(config)
     results_path = job.path / "results.jsonl"
     started = time.time()
     pairs = load_pairs(config.benchmark, limit=config.limit, seed=config.seed, grading_timeout=config.grading_timeout)
@@ -163,7 +142,7 @@ def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None
 
     report()
     if todo:
-        model, tokenizer = model_and_tokenizer or evaluate._load(config)
+        model, tokenizer = model_and_tokenizer or load(config)
         temperature = 0.0 if config.greedy else config.temperature
         for start in range(0, len(todo), config.batch_size):
             batch = todo[start:start + config.batch_size]
@@ -175,12 +154,12 @@ def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None
                 verdict = parse_verdict(out)
                 rows.append({"id": p.id, "question": p.question, "solution": p.solution, "source": p.source,
                              "label": p.label, "output": out, "verdict": verdict, "correct": verdict == p.label})
-            evaluate._append_rows(results_path, rows)
+            append_rows(results_path, rows)
             done += len(rows)
             correct += sum(r["correct"] for r in rows)
             report()
     rows = [r for r in read_results(results_path) if str(r.get("id")) in wanted]
-    summary = evaluate.summarize(rows, total=total, seconds=previous_seconds + time.time() - started, config=config)
+    summary = summarize(rows, total=total, seconds=previous_seconds + time.time() - started, config=config)
     summary.update(critic_metrics(rows))
     summary.pop("timed_out", None)
     summary.pop("no_answer", None)
@@ -190,13 +169,5 @@ def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None
 
 def format_summary(summary: dict) -> str:
     return (f"critic {summary['label']} on {summary['benchmark']}: verdict accuracy "
-            f"{evaluate.format_accuracy(summary)} (n={summary['n']}), F1 on wrong {summary['wrong_f1']:.3f} "
+            f"{format_accuracy(summary)} (n={summary['n']}), F1 on wrong {summary['wrong_f1']:.3f} "
             f"(P {summary['wrong_precision']:.3f} / R {summary['wrong_recall']:.3f}), unknown {100 * summary['unknown_rate']:.1f}%")
-
-
-def main(argv: list[str] | None = None) -> int:
-    return evaluate.job_main(argv, CriticConfig.from_json, run_critic)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
