@@ -1,6 +1,7 @@
 """The whole loop at toy scale: every stage runs on the tiny model and the report holds every section."""
 
 from cft import reproduce
+from cft.commands.reproduce import add_arguments, config_from_args
 
 
 def test_reproduce_end_to_end_with_tiny_model(tiny_model_dir, cft_home):
@@ -54,13 +55,13 @@ def test_config_file_and_flags(tmp_path):
     from cft.errors import UserError
 
     parser = argparse.ArgumentParser()
-    reproduce.add_arguments(parser)
+    add_arguments(parser)
     cfg_file = tmp_path / "c.json"
     cfg_file.write_text(json.dumps({"preset": "gpu-small", "n_questions": 7}))
-    cfg = reproduce.config_from_args(parser.parse_args(["--config", str(cfg_file), "--eval-limit", "9"]))
+    cfg = config_from_args(parser.parse_args(["--config", str(cfg_file), "--eval-limit", "9"]))
     assert (cfg.preset, cfg.n_questions, cfg.eval_limit, cfg.train_preset) == ("gpu-small", 7, 9, "gpu")
     cfg_file.write_text(json.dumps({"n_qestions": 7}))
     with pytest.raises(UserError, match="n_qestions"):
-        reproduce.config_from_args(parser.parse_args(["--config", str(cfg_file)]))
+        config_from_args(parser.parse_args(["--config", str(cfg_file)]))
     with pytest.raises(UserError, match="teacher_base_url"):
         reproduce.preset_config("paper").validate()
