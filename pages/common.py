@@ -32,6 +32,19 @@ def user_errors(fn):
     return call
 
 
+def bound(fn, *args):
+    """``fn`` with its first arguments fixed (a tab's store, a status, a step), keeping the rest of its signature and
+    its type hints: Gradio reads them to count the inputs and to pass ``gr.Request`` and ``gr.SelectData``
+    (functools.partial would hide both)."""
+    @functools.wraps(fn)
+    def call(*rest, **kwargs):
+        return fn(*args, *rest, **kwargs)
+
+    signature = inspect.signature(fn)
+    call.__signature__ = signature.replace(parameters=list(signature.parameters.values())[len(args):])
+    return call
+
+
 def banner_markdown() -> str:
     """The demo banner: where annotations are kept and whether they survive a restart, and the training cap."""
     if not demo.is_demo():

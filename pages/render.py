@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 
 from cft.jobs import format_eta  # the CLI prints it too, so it lives in the library
 
-__all__ = ["LATEX_DELIMITERS", "esc", "fmt_time", "format_eta", "inert_markdown", "progress_html", "safe_markdown"]
+__all__ = ["LATEX_DELIMITERS", "esc", "fmt_time", "format_eta", "inert_markdown", "progress_html", "safe_markdown",
+           "undouble_math"]
 
 # Both notations the paper's data uses, plus $...$; rendered client-side by KaTeX.
 LATEX_DELIMITERS = [
@@ -37,6 +38,11 @@ def esc(text, *, quote: bool = True, tags_only: bool = False) -> str:
     return html.escape(text, quote=quote)
 
 
+def undouble_math(text: str) -> str:
+    """Some datasets store inline math doubly escaped ("\\\\( x \\\\)"); this is the math it means ("\\( x \\)")."""
+    return _DOUBLED_PAREN.sub(r"\\\1", text)
+
+
 def safe_markdown(text: str | None) -> str:
     """Markdown source whose raw HTML is inert: ``<script>`` and ``<img onerror>`` become visible text.
 
@@ -44,8 +50,7 @@ def safe_markdown(text: str | None) -> str:
     """
     if not text:
         return "*(empty)*"
-    # Some datasets store inline math doubly escaped ("\\\\( x \\\\)"); show it as the math it means.
-    return esc(_DOUBLED_PAREN.sub(r"\\\1", text), quote=False)
+    return esc(undouble_math(text), quote=False)
 
 
 def inert_markdown(text: str | None) -> str:

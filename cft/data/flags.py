@@ -2,7 +2,7 @@
 
 ``compute_flags(sample)`` sets the verdict from the critique and recomputes the four automatic flags below,
 each with a one-line reason an annotator can check at a glance. It runs at import (cft.data.formats), after
-generation (cft.generate) and on every save (cft.annotate). Flags it does not own (names not in ``AUTO_FLAGS``)
+generation (cft.generate) and on every save (cft.data.review). Flags it does not own (names not in ``AUTO_FLAGS``)
 are kept, so another tool may add its own.
 
 - ``verdict_contradicts_reference``: the response's final answer (extracted as in grading) matches the

@@ -1,4 +1,4 @@
-"""The Data tab's logic (cft.annotate, cft.auth) on a real SQLite store, without a browser."""
+"""The Data tab's logic (cft.data.review, pages/data, cft.auth) on a real SQLite store, without a browser."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import json
 
 import pytest
 
-from cft import annotate as an
+from cft.data import review
 from cft.auth import gradio_auth, load_users
 from cft.errors import UserError
 from cft.data.samples import Sample
 from cft.data.store import Store
+from pages.data import handlers
+from pages.data import view as data_view
+from pages.render import safe_markdown
 
 RIGHT = "The steps are fine.\n\nConclusion: right [END]"
 WRONG = "Step 2 is wrong: 12 * 7 is 84.\n\nConclusion: wrong [END]"
@@ -25,6 +28,13 @@ def _sample(i: int, **kw) -> Sample:
     return s
 
 
+def browse(store, filters, page):
+    """A page of the table as the tab shows it: rows, total, page, pages and label."""
+    shown = review.browse(store, filters, page)
+    return type("Shown", (), {"rows": data_view.table_rows(shown.samples), "total": shown.total, "page": shown.page,
+                              "pages": shown.pages, "label": data_view.page_label(shown)})
+
+
 @pytest.fixture
 def store(cft_home) -> Store:
     st = Store()
@@ -36,68 +46,68 @@ def store(cft_home) -> Store:
 
 
 def test_word_diff_marks_words_and_escapes_html():
-    out = an.word_diff_html("the answer is <b>12</b>\nok", "the answer is <b>13</b>\nok")
+    out = data_view.word_diff_html("the answer is <b>12</b>\nok", "the answer is <b>13</b>\nok")
     assert "<del>&lt;b&gt;12&lt;/b&gt;</del>" in out and "<ins>&lt;b&gt;13&lt;/b&gt;</ins>" in out
     assert "\n" in out and "<b>" not in out
-    assert an.diff_counts("a b c", "a x c d") == (2, 1)
-    assert "Unchanged" in an.suggestion_diff_html("same", "same")
+    assert review.diff_counts("a b c", "a x c d") == (2, 1)
+    assert "Unchanged" in data_view.suggestion_diff_html("same", "same")
 
 
 def test_verdict_radio_and_conclusion_line_follow_each_other():
     text = "Fine.\n\nConclusion: right [END]"
-    flipped = an.with_verdict(text, "wrong")
+    flipped = review.with_verdict(text, "wrong")
     assert flipped.endswith("Conclusion: wrong [END]") and flipped.count("Conclusion") == 1
-    assert an.verdict_of(flipped) == "wrong"
-    assert an.verdict_of("Fine.\n\n**Conclusion: incorrect**") == "wrong"
-    assert an.with_verdict("No line yet.", "right") == "No line yet.\n\nConclusion: right [END]"
-    assert an.verdict_of(an.with_verdict(text, "unknown")) == "unknown"
+    assert review.verdict_of(flipped) == "wrong"
+    assert review.verdict_of("Fine.\n\n**Conclusion: incorrect**") == "wrong"
+    assert review.with_verdict("No line yet.", "right") == "No line yet.\n\nConclusion: right [END]"
+    assert review.verdict_of(review.with_verdict(text, "unknown")) == "unknown"
 
 
 def test_safe_markdown_makes_html_inert_and_keeps_math():
-    out = an.safe_markdown('<script>alert(1)</script> <img src=x onerror="alert(2)"> and \\( x^2 \\) & $y$')
+    out = safe_markdown('<script>alert(1)</script> <img src=x onerror="alert(2)"> and \\( x^2 \\) & $y$')
     assert "<script" not in out and "<img" not in out
     assert "&lt;script&gt;" in out and "&lt;img src=x onerror=\"alert(2)\"&gt;" in out
     assert "\\( x^2 \\)" in out and "$y$" in out
-    assert an.safe_markdown("The \\\\( P \\\\) sail") == "The \\( P \\) sail"
+    assert safe_markdown("The \\\\( P \\\\) sail") == "The \\( P \\) sail"
 
 
 def test_browse_pages_filters_search_and_flagged_first(store):
-    page = an.browse(store, an.Filters("d", order="Id"), 1)
+    page = browse(store, review.Filters("d", order="id"), 1)
     assert page.total == 120 and page.pages == 3 and len(page.rows) == 50 and page.rows[0][0] == 1
-    last = an.browse(store, an.Filters("d", order="Id"), 99)
+    last = browse(store, review.Filters("d", order="id"), 99)
     assert last.page == 3 and len(last.rows) == 20 and "101–120 of 120" in last.label
-    flagged = an.browse(store, an.Filters("d", order="Flagged first"), 1)
+    flagged = browse(store, review.Filters("d", order="flagged_first"), 1)
     assert flagged.rows[0][0] == 5 and flagged.rows[0][4] == "no_conclusion"
-    assert an.browse(store, an.Filters("d", verdict="wrong"), 1).rows[0][0] == 6
-    assert an.browse(store, an.Filters("d", verdict="all", flag="any"), 1).total == 1
-    assert an.browse(store, an.Filters("d", source="math", status=["pending"]), 1).total == 60
-    found = an.browse(store, an.Filters("d", search="pelican sardines"), 1)
+    assert browse(store, review.Filters("d", verdict="wrong"), 1).rows[0][0] == 6
+    assert browse(store, review.Filters("d", verdict="all", flag="any"), 1).total == 1
+    assert browse(store, review.Filters("d", source="math", status=["pending"]), 1).total == 60
+    found = browse(store, review.Filters("d", search="pelican sardines"), 1)
     assert [r[0] for r in found.rows] == [6] and found.rows[0][1].startswith("A pelican")
-    assert an.browse(store, an.Filters("d", search='"AND (*'), 1).total == 0  # no FTS syntax error
+    assert browse(store, review.Filters("d", search='"AND (*'), 1).total == 0  # no FTS syntax error
 
 
 def test_open_save_submit_records_annotator_and_recomputes_flags(store):
-    view = an.open_sample(store, 3)
+    view = data_view.open_sample(store, 3)
     assert view.revision == 1 and view.verdict == "right" and "Question 3" in view.question
-    edited = an.with_verdict(view.critique, "wrong")
-    out = an.save(store, 3, edited, status="reviewed", expected_revision=view.revision, annotator="alice")
+    edited = review.with_verdict(view.critique, "wrong")
+    out = handlers.save(store, 3, edited, status="reviewed", expected_revision=view.revision, annotator="alice")
     assert out.ok and "Submitted" in out.message
     s = store.get(3)
     assert (s.status, s.verdict, s.annotator, s.revision) == ("reviewed", "wrong", "alice", 2)
     # Removing the conclusion line raises no_conclusion on save.
-    out = an.save(store, 3, "Hmm, not sure.", status="draft", expected_revision=2, annotator="alice")
+    out = handlers.save(store, 3, "Hmm, not sure.", status="draft", expected_revision=2, annotator="alice")
     s = store.get(3)
     assert out.ok and s.status == "draft" and s.verdict == "unknown" and "no_conclusion" in s.flags
-    assert an.counts_html(store, "d").count("cft-chip") == 5 and "0 / 120 reviewed" in an.counts_html(store, "d")
+    assert data_view.counts_html(store, "d").count("cft-chip") == 5 and "0 / 120 reviewed" in data_view.counts_html(store, "d")
 
 
 def test_stale_save_is_refused_and_shows_the_other_version(store):
-    mine = an.open_sample(store, 7)
-    theirs = an.open_sample(store, 7)
-    ok = an.save(store, 7, "Bob's <i>fix</i>.\n\nConclusion: wrong [END]", status="reviewed",
+    mine = data_view.open_sample(store, 7)
+    theirs = data_view.open_sample(store, 7)
+    ok = handlers.save(store, 7, "Bob's <i>fix</i>.\n\nConclusion: wrong [END]", status="reviewed",
                  expected_revision=theirs.revision, annotator="bob")
     assert ok.ok
-    refused = an.save(store, 7, "Alice's text.\n\nConclusion: right [END]", status="reviewed",
+    refused = handlers.save(store, 7, "Alice's text.\n\nConclusion: right [END]", status="reviewed",
                       expected_revision=mine.revision, annotator="alice")
     assert not refused.ok and "Not saved" in refused.message
     assert "bob" in refused.conflict and "Bob&#x27;s &lt;i&gt;fix&lt;/i&gt;" in refused.conflict
@@ -107,26 +117,26 @@ def test_stale_save_is_refused_and_shows_the_other_version(store):
 
 
 def test_neighbor_walks_the_filter_even_after_the_current_sample_leaves_it(store):
-    f = an.Filters("d", status=["pending"], order="Id")
-    assert an.neighbor(store, f, 10, +1) == 11 and an.neighbor(store, f, 10, -1) == 9
-    assert an.neighbor(store, f, 1, -1) is None and an.neighbor(store, f, None, +1) == 1
-    an.save(store, 10, RIGHT, status="reviewed", expected_revision=1, annotator="a")
-    assert an.neighbor(store, f, 10, +1) == 11 and an.neighbor(store, f, 10, -1) == 9
-    assert an.neighbor(store, an.Filters("d", verdict="wrong"), 6, +1) is None
+    f = review.Filters("d", status=["pending"], order="id")
+    assert review.neighbor(store, f, 10, +1) == 11 and review.neighbor(store, f, 10, -1) == 9
+    assert review.neighbor(store, f, 1, -1) is None and review.neighbor(store, f, None, +1) == 1
+    handlers.save(store, 10, RIGHT, status="reviewed", expected_revision=1, annotator="a")
+    assert review.neighbor(store, f, 10, +1) == 11 and review.neighbor(store, f, 10, -1) == 9
+    assert review.neighbor(store, review.Filters("d", verdict="wrong"), 6, +1) is None
 
 
 def test_history_lists_every_revision_and_restore_writes_an_old_one_back(store):
-    an.save(store, 2, "First edit.\n\nConclusion: wrong [END]", status="draft", expected_revision=1, annotator="ann")
-    an.save(store, 2, "Second edit.\n\nConclusion: wrong [END]", status="reviewed", expected_revision=2,
+    handlers.save(store, 2, "First edit.\n\nConclusion: wrong [END]", status="draft", expected_revision=1, annotator="ann")
+    handlers.save(store, 2, "Second edit.\n\nConclusion: wrong [END]", status="reviewed", expected_revision=2,
             annotator="ben")
-    entries = an.history_entries(store, 2)
+    entries = data_view.history_entries(store, 2)
     assert [e["revision"] for e in entries] == [3, 2, 1]
     assert entries[0]["annotator"] == "ben" and any("status draft → reviewed" in c for c in entries[0]["changes"])
     assert "<del>" in entries[1]["critique_diff"] and entries[2]["changes"] == ["created"]
-    assert "ben" in an.history_html(store, 2) and an.revision_choices(store, 2) == ["3", "2", "1"]
-    stale = an.restore(store, 2, 1, expected_revision=2, annotator="cy")
+    assert "ben" in data_view.history_html(store, 2) and data_view.revision_choices(store, 2) == ["3", "2", "1"]
+    stale = handlers.restore(store, 2, 1, expected_revision=2, annotator="cy")
     assert not stale.ok and store.get(2).revision == 3
-    out = an.restore(store, 2, 1, expected_revision=3, annotator="cy")
+    out = handlers.restore(store, 2, 1, expected_revision=3, annotator="cy")
     s = store.get(2)
     assert out.ok and s.revision == 4 and s.critique == RIGHT and s.status == "pending" and s.annotator == "cy"
 
@@ -137,19 +147,19 @@ def test_import_upload_reports_line_numbers_and_export_round_trips(store, tmp_pa
                           "question is correct.\n\nQuestion:\nQ?\n\nSolution:\nA."},
                          {"role": "assistant", "content": RIGHT}]}
     bad.write_text(json.dumps(good) + "\n{not json\n" + json.dumps({"messages": "nope"}) + "\n")
-    msg = an.import_upload(store, bad, "new")
+    msg = handlers.import_upload(store, bad, "new")
     assert "nothing imported" in msg and "line 2" in msg and "line 3" in msg
-    assert "new" not in an.dataset_names(store)
-    msg = an.import_upload(store, bad, "new", skip_bad=True)
+    assert "new" not in review.dataset_names(store)
+    msg = handlers.import_upload(store, bad, "new", skip_bad=True)
     assert "Imported **1**" in msg and "line 2" in msg
-    an.save(store, 1, WRONG, status="reviewed", expected_revision=1, annotator="a")
-    path = an.export(store, an.Filters("d"), "messages", reviewed_only=True)
+    handlers.save(store, 1, WRONG, status="reviewed", expected_revision=1, annotator="a")
+    path = review.export(store, review.Filters("d"), "messages", reviewed_only=True)
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["messages"][-1]["content"] == WRONG
-    path = an.export(store, an.Filters("d", verdict="wrong"), "alpaca", reviewed_only=False)
+    path = review.export(store, review.Filters("d", verdict="wrong"), "alpaca", reviewed_only=False)
     assert len(path.read_text().splitlines()) == 2  # sample 6 and the one just reviewed
     with pytest.raises(UserError):
-        an.save(store, None, "x", status="reviewed", expected_revision=1, annotator="a")
+        handlers.save(store, None, "x", status="reviewed", expected_revision=1, annotator="a")
 
 
 def test_users_from_file_and_env(tmp_path):
@@ -163,4 +173,4 @@ def test_users_from_file_and_env(tmp_path):
     f.write_text("alice:pw1\nbroken-line\n")
     with pytest.raises(UserError, match="line 2"):
         load_users({"CFT_USERS_FILE": str(f)})
-    assert an.annotator_name(None, "  ") == "anonymous" and an.annotator_name("alice", "bob") == "alice"
+    assert review.annotator_name(None, "  ") == "anonymous" and review.annotator_name("alice", "bob") == "alice"
