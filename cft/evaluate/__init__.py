@@ -1,18 +1,8 @@
-"""Evaluation: a model (base, or base + a run's adapter) on a benchmark, in the paper's setting.
+"""Evaluation: models (base, or base + a run's adapter) on math benchmarks in the paper's setting (zero-shot, greedy,
+its system prompt), as critics, and side by side; with intervals, diffs and the best checkpoint of a run.
 
-The paper's setting is zero-shot, greedy, its system prompt ("Please reason step by step, and put your final
-answer within \\boxed{}."), max_new_tokens 1024. Generation is batched with left padding (cft.models.generate);
-grading is cft.grading (math-verify in a process pool with a per-item timeout).
-
-An eval directory ``evals/<name>/`` is also a job directory (cft.jobs): ``config.json`` (the EvalConfig),
-``status.json``, ``progress.json``, ``train.log``, plus
-
-- ``results.jsonl``: one line per problem, appended batch by batch as the eval goes, so a killed eval loses at
-  most one batch. Resuming skips every id already in it, so a problem is never generated twice.
-- ``summary.json``: accuracy with a 95% Wilson interval, counts, time, model, adapter, benchmark.
-
-Run in the background with :func:`launch` (``python -m cft.evaluate --config evals/<name>/config.json``) or in
-the foreground with :func:`run_eval` (the CLI wraps it in a tqdm bar).
+An eval directory ``evals/<name>/`` is a job directory (cft.jobs) plus ``results.jsonl`` (one line per problem,
+appended as the eval goes, so it resumes) and ``summary.json``.
 
 Modules: ``config`` (EvalConfig, SelectConfig, eval dirs, adapters by run name), ``runner`` (run_eval), ``results``
 (results.jsonl, summaries, diffs), ``stats`` (Wilson intervals, critic metrics), ``critic`` (critic mode),

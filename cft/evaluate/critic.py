@@ -17,15 +17,12 @@ live in ``evals/<name>/`` like an ordinary eval, with ``kind: critic``.
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass
 from typing import Callable
 
-from cft import jobs
 from cft.errors import UserError
 from cft.evaluate.config import EvalConfig
-from cft.evaluate.results import append_rows, read_results, read_summary, summarize
-from cft.evaluate.runner import load, prepare_dir
+from cft.evaluate.runner import run_items, write_summary
 from cft.evaluate.stats import critic_metrics, format_accuracy
 
 KIND = "critic"
@@ -117,54 +114,26 @@ def load_pairs(source: str, *, limit: int | None, seed: int, grading_timeout: fl
 def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None] | None = None,
                stop_after: int | None = None, model_and_tokenizer=None) -> dict:
     """Run (or resume) a critic eval; returns the summary, also written to summary.json."""
-    from cft.models import generate
-    from cft.prompts import critic_messages, render
     from cft.data.samples import parse_verdict
+    from cft.prompts import critic_messages, render
 
-    job = prepare_dir(config)
-    results_path = job.path / "results.jsonl"
-    started = time.time()
-    pairs = load_pairs(config.benchmark, limit=config.limit, seed=config.seed, grading_timeout=config.grading_timeout)
-    wanted = {p.id for p in pairs}
-    done_rows = [r for r in read_results(results_path) if str(r.get("id")) in wanted]
-    done_ids = {str(r["id"]) for r in done_rows}
-    todo = [p for p in pairs if p.id not in done_ids]
-    if stop_after is not None:
-        todo = todo[: max(0, stop_after)]
-    total, done = len(pairs), len(done_rows)
-    correct = sum(1 for r in done_rows if r.get("correct"))
-    previous_seconds = float((read_summary(config.name) or {}).get("seconds", 0.0))
+    def pairs() -> list[Pair]:
+        return load_pairs(config.benchmark, limit=config.limit, seed=config.seed, grading_timeout=config.grading_timeout)
 
-    def report():
-        job.write_progress(done, total, correct=correct)
-        if progress is not None:
-            progress(done, total, correct)
+    def judged(batch, outputs) -> list[dict]:
+        rows = []
+        for p, out in zip(batch, outputs):
+            verdict = parse_verdict(out)
+            rows.append({"id": p.id, "question": p.question, "solution": p.solution, "source": p.source,
+                         "label": p.label, "output": out, "verdict": verdict, "correct": verdict == p.label})
+        return rows
 
-    report()
-    if todo:
-        model, tokenizer = model_and_tokenizer or load(config)
-        temperature = 0.0 if config.greedy else config.temperature
-        for start in range(0, len(todo), config.batch_size):
-            batch = todo[start:start + config.batch_size]
-            prompts = [render(tokenizer, critic_messages(p.question, p.solution)) for p in batch]
-            outputs = generate(model, tokenizer, prompts, max_new_tokens=config.max_new_tokens, temperature=temperature,
-                               top_p=config.top_p, batch_size=config.batch_size, seed=config.seed)
-            rows = []
-            for p, out in zip(batch, outputs):
-                verdict = parse_verdict(out)
-                rows.append({"id": p.id, "question": p.question, "solution": p.solution, "source": p.source,
-                             "label": p.label, "output": out, "verdict": verdict, "correct": verdict == p.label})
-            append_rows(results_path, rows)
-            done += len(rows)
-            correct += sum(r["correct"] for r in rows)
-            report()
-    rows = [r for r in read_results(results_path) if str(r.get("id")) in wanted]
-    summary = summarize(rows, total=total, seconds=previous_seconds + time.time() - started, config=config)
+    summary, rows = run_items(config, pairs, lambda tokenizer, p: render(tokenizer, critic_messages(p.question, p.solution)),
+                              judged, progress=progress, stop_after=stop_after, model_and_tokenizer=model_and_tokenizer)
     summary.update(critic_metrics(rows))
     summary.pop("timed_out", None)
     summary.pop("no_answer", None)
-    jobs.write_json_atomic(job.path / "summary.json", summary)
-    return summary
+    return write_summary(config, summary)
 
 
 def format_summary(summary: dict) -> str:

@@ -50,39 +50,30 @@ def load(config: EvalConfig):
     return load_model(config.model, adapter=adapter) if adapter else load_model(config.model or "embedded")
 
 
-def run_eval(
-    config: EvalConfig,
-    *,
-    progress: Callable[[int, int, int], None] | None = None,
-    stop_after: int | None = None,
-    model_and_tokenizer=None,
-) -> dict:
-    """Evaluate (or resume) ``config``; returns the summary, also written to summary.json.
+def run_items(config: EvalConfig, items_of: Callable[[], list], prompt_of: Callable, rows_of: Callable, *,
+              progress: Callable[[int, int, int], None] | None = None, stop_after: int | None = None,
+              model_and_tokenizer=None) -> tuple[dict, list[dict]]:
+    """The resumable loop every kind of eval shares; returns the summary (not yet written) and every result row.
 
-    ``progress(done, total, correct)`` is called after each batch. ``stop_after`` stops after that many new
-    problems (an interruption on purpose: the tests and the checkpoint sweep use it). ``model_and_tokenizer``
-    lets a caller that already holds the model skip loading it again.
+    ``items_of()`` lists the items (each with an ``id``), ``prompt_of(tokenizer, item)`` renders one, and
+    ``rows_of(batch, outputs)`` grades a batch into result rows (each with ``correct``). Items already in
+    results.jsonl are skipped; each batch is appended before the next starts (resume granularity).
+    ``progress(done, total, correct)`` is called after each batch; ``stop_after`` stops after that many new items.
     """
-    from cft.data.benchmarks import load_benchmark
-    from cft.grading import grade_many
     from cft.models import generate
-    from cft.prompts import eval_messages, render
 
     job = prepare_dir(config)
     results_path = job.path / "results.jsonl"
     started = time.time()
-    problems = load_benchmark(config.benchmark, limit=config.limit, seed=config.seed)
-    if not problems:
-        raise UserError(f"benchmark {config.benchmark!r} has no problems")
-    wanted = {str(p.id) for p in problems}
+    items = items_of()
+    wanted = {str(item.id) for item in items}
     done_rows = [r for r in read_results(results_path) if str(r.get("id")) in wanted]
     done_ids = {str(r["id"]) for r in done_rows}
-    todo = [p for p in problems if str(p.id) not in done_ids]
+    todo = [item for item in items if str(item.id) not in done_ids]
     if stop_after is not None:
         todo = todo[: max(0, stop_after)]
-    total = len(problems)
+    total, done = len(items), len(done_rows)
     correct = sum(1 for r in done_rows if r.get("correct"))
-    done = len(done_rows)
     previous_seconds = float((read_summary(config.name) or {}).get("seconds", 0.0))
 
     def report() -> None:
@@ -94,25 +85,50 @@ def run_eval(
     if todo:
         model, tokenizer = model_and_tokenizer or load(config)
         temperature = 0.0 if config.greedy else config.temperature
-        # One generate() call per chunk; each chunk is written before the next starts (resume granularity).
         chunk = max(1, config.batch_size)
         for start in range(0, len(todo), chunk):
             batch = todo[start:start + chunk]
-            prompts = [render(tokenizer, eval_messages(p.question)) for p in batch]
-            outputs = generate(model, tokenizer, prompts, max_new_tokens=config.max_new_tokens, temperature=temperature,
-                               top_p=config.top_p, batch_size=config.batch_size, seed=config.seed)
-            grades = grade_many([(str(p.answer), out) for p, out in zip(batch, outputs)], timeout=config.grading_timeout)
-            rows = [
-                {"id": p.id, "question": p.question, "reference": p.answer, "output": out, "extracted": g.extracted,
-                 "correct": bool(g.correct), "timed_out": bool(g.timed_out)}
-                for p, out, g in zip(batch, outputs, grades)
-            ]
+            outputs = generate(model, tokenizer, [prompt_of(tokenizer, item) for item in batch],
+                               max_new_tokens=config.max_new_tokens, temperature=temperature, top_p=config.top_p,
+                               batch_size=config.batch_size, seed=config.seed)
+            rows = rows_of(batch, outputs)
             append_rows(results_path, rows)
             done += len(rows)
             correct += sum(r["correct"] for r in rows)
             report()
     rows = [r for r in read_results(results_path) if str(r.get("id")) in wanted]
     seconds = previous_seconds + (time.time() - started)
-    summary = summarize(rows, total=total, seconds=seconds, config=config)
-    jobs.write_json_atomic(job.path / "summary.json", summary)
+    return summarize(rows, total=total, seconds=seconds, config=config), rows
+
+
+def write_summary(config: EvalConfig, summary: dict) -> dict:
+    jobs.write_json_atomic(eval_dir(config.name) / "summary.json", summary)
     return summary
+
+
+def run_eval(config: EvalConfig, *, progress: Callable[[int, int, int], None] | None = None,
+             stop_after: int | None = None, model_and_tokenizer=None) -> dict:
+    """Evaluate (or resume) ``config``; returns the summary, also written to summary.json.
+
+    ``progress(done, total, correct)`` is called after each batch. ``stop_after`` stops after that many new
+    problems (an interruption on purpose: the tests and the checkpoint sweep use it). ``model_and_tokenizer``
+    lets a caller that already holds the model skip loading it again.
+    """
+    from cft.data.benchmarks import load_benchmark
+    from cft.grading import grade_many
+    from cft.prompts import eval_messages, render
+
+    def problems() -> list:
+        found = load_benchmark(config.benchmark, limit=config.limit, seed=config.seed)
+        if not found:
+            raise UserError(f"benchmark {config.benchmark!r} has no problems")
+        return found
+
+    def graded(batch, outputs) -> list[dict]:
+        grades = grade_many([(str(p.answer), out) for p, out in zip(batch, outputs)], timeout=config.grading_timeout)
+        return [{"id": p.id, "question": p.question, "reference": p.answer, "output": out, "extracted": g.extracted,
+                 "correct": bool(g.correct), "timed_out": bool(g.timed_out)} for p, out, g in zip(batch, outputs, grades)]
+
+    summary, _ = run_items(config, problems, lambda tokenizer, p: render(tokenizer, eval_messages(p.question)), graded,
+                           progress=progress, stop_after=stop_after, model_and_tokenizer=model_and_tokenizer)
+    return write_summary(config, summary)

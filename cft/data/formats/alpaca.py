@@ -3,7 +3,7 @@ the CFT instruction is either ``instruction`` or the start of ``input``, ``outpu
 
 from __future__ import annotations
 
-from cft.data.formats.frame import extras, frame_of, split, unframe, want_str, with_extras
+from cft.data.formats.frame import frame_of, imported_as, keep_import, split, unframe, want_str, with_extras
 from cft.data.samples import Sample
 from cft.prompts import CFT_INSTRUCTION, cft_input
 
@@ -23,14 +23,13 @@ def read(record: dict) -> tuple[Sample, bool]:
     sample = Sample(question=q, response=r, critique=output)
     info = {"format": "alpaca", "fields": list(record), "frame": framing, "framed": where,
             "instruction": instruction}
-    info["extra"] = extras(record, {"instruction", "input", "output"}, sample)
-    sample.meta["import"] = info
-    return sample, False
+    return keep_import(sample, record, info, {"instruction", "input", "output"})
 
 
 def write(sample: Sample) -> dict:
-    info = sample.meta.get("import") or {}
-    if info.get("format") == "alpaca":
+    """The record for ``sample``: its imported framing with the current fields, else the canonical form."""
+    info = imported_as(sample, "alpaca")
+    if info is not None:
         framed = unframe(info.get("frame"), sample.question, sample.response, "input")
         if info.get("framed") == "instruction":
             built = {"instruction": framed, "input": "", "output": sample.critique}

@@ -96,3 +96,17 @@ def with_extras(info: dict, built: dict, sample: Sample) -> dict:
     for name, value in {**built, **extra}.items():
         out.setdefault(name, value)
     return out
+
+
+def keep_import(sample: Sample, record: dict, info: dict, used: set[str]) -> tuple[Sample, bool]:
+    """Keep in ``sample.meta["import"]`` how the record was framed (``info``) and its other fields, so export rebuilds
+    it. Returns the sample, and False: these shapes never set a status."""
+    info["extra"] = extras(record, used, sample)
+    sample.meta["import"] = info
+    return sample, False
+
+
+def imported_as(sample: Sample, shape: str) -> dict | None:
+    """What a sample imported as ``shape`` kept about its record, or None (another shape, or a new sample)."""
+    info = sample.meta.get("import") or {}
+    return info if info.get("format") == shape else None

@@ -3,7 +3,7 @@ question and solution, the assistant turn the critique. A system turn and other 
 
 from __future__ import annotations
 
-from cft.data.formats.frame import extras, frame_of, split, unframe, with_extras
+from cft.data.formats.frame import frame_of, imported_as, keep_import, split, unframe, with_extras
 from cft.data.formats.result import BadRow
 from cft.data.samples import Sample
 from cft.prompts import cft_user_message
@@ -42,14 +42,13 @@ def read(record: dict) -> tuple[Sample, bool]:
     sample = Sample(question=q, response=r, critique=critique)
     info = {"format": "messages", "fields": list(record), "frame": frame_of(messages[user]["content"], q, r),
             "messages": skeleton, "has_assistant": assistant is not None}
-    info["extra"] = extras(record, {"messages"}, sample)
-    sample.meta["import"] = info
-    return sample, False
+    return keep_import(sample, record, info, {"messages"})
 
 
 def write(sample: Sample) -> dict:
-    info = sample.meta.get("import") or {}
-    if info.get("format") == "messages":
+    """The record for ``sample``: its imported turns with the current fields, else the canonical two turns."""
+    info = imported_as(sample, "messages")
+    if info is not None:
         user = unframe(info.get("frame"), sample.question, sample.response, "cft")
         messages, seen_user = [], False
         for msg in info.get("messages") or []:
