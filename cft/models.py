@@ -12,10 +12,9 @@ import os
 import shutil
 import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from cft import workspace
 from cft.errors import OfflineError, UserError
@@ -325,35 +324,3 @@ def generate(model, tokenizer, prompts: list[str], *, max_new_tokens: int, tempe
     finally:
         tokenizer.padding_side = old_side
     return out  # type: ignore[return-value]
-
-
-def generate_stream(model, tokenizer, prompt: str, *, max_new_tokens: int = 512, temperature: float = 0.0,
-                    top_p: float = 1.0, seed: int | None = None) -> Iterator[str]:
-    """Yield text chunks of one completion as they are produced (generation runs in a background thread)."""
-    import torch
-    from transformers import TextIteratorStreamer
-
-    if seed is not None:
-        torch.manual_seed(seed)
-    enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
-    enc = {k: v.to(_device_of(model)) for k, v in enc.items()}
-    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
-    kwargs = _gen_kwargs(tokenizer, max_new_tokens, temperature, top_p)
-    error: list[BaseException] = []
-
-    def run():
-        try:
-            with torch.inference_mode():
-                model.generate(**enc, **kwargs, streamer=streamer)
-        except BaseException as exc:  # surface it to the consumer instead of dying silently in the thread
-            error.append(exc)
-            streamer.end()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    for chunk in streamer:
-        if chunk:
-            yield chunk
-    thread.join()
-    if error:
-        raise error[0]

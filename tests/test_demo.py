@@ -20,7 +20,7 @@ def test_banner_says_data_is_lost_without_persistent_storage(monkeypatch):
     assert "loses when it restarts" in text and "capped at 20 steps" in text
 
 
-def test_space_workspace_defaults_to_persistent_data(monkeypatch, tmp_path):
+def test_space_workspace_stays_local_without_a_writable_data_dir(monkeypatch, tmp_path):
     from cft import workspace
 
     monkeypatch.delenv("CFT_HOME", raising=False)

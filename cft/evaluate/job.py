@@ -32,6 +32,15 @@ def launch(config: EvalConfig) -> jobs.JobDir:
     return spawn(config, prepare_dir(config))
 
 
+def launch_selection(config: SelectConfig) -> jobs.JobDir:
+    """Start a checkpoint selection (every checkpoint of a run evaluated) as a background job."""
+    job = jobs.JobDir(eval_dir(config.name))
+    if job.status().get("state") in jobs.ACTIVE:
+        raise UserError(f"checkpoint selection {config.name!r} is already running")
+    job.write_config(config.to_dict())
+    return spawn(config, job)
+
+
 def load_config(path: str) -> EvalConfig | SelectConfig:
     """The config of an eval dir: an eval, a critic eval (kind "critic") or a checkpoint selection (kind "select")."""
     data = read_json_object(path, "eval config")

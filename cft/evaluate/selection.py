@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Callable
 
 from cft import jobs, workspace
-from cft.errors import UserError
 from cft.evaluate.config import EvalConfig, SelectConfig, eval_dir, run_checkpoints, slug
 from cft.evaluate.runner import run_eval
 
@@ -65,16 +64,6 @@ def run_selection(config: SelectConfig, *, progress: Callable[[int, int, int], N
     return select_checkpoint(config.run, model=config.model, benchmark=config.benchmark, limit=config.limit,
                              seed=config.seed, max_new_tokens=config.max_new_tokens, batch_size=config.batch_size,
                              progress=report)
-
-
-def launch_selection(config: SelectConfig) -> jobs.JobDir:
-    job = jobs.JobDir(eval_dir(config.name))
-    if job.status().get("state") in jobs.ACTIVE:
-        raise UserError(f"checkpoint selection {config.name!r} is already running")
-    job.write_config(config.to_dict())
-    from cft.evaluate.job import spawn
-
-    return spawn(config, job)
 
 
 def runs_with_checkpoints() -> list[str]:

@@ -11,8 +11,8 @@ from cft.errors import UserError
 from cft.evaluate import arena, problems, votes
 from cft.evaluate.config import EvalConfig, SelectConfig, eval_dir
 from cft.evaluate.critic import CriticConfig
-from cft.evaluate.job import launch
-from cft.evaluate.selection import launch_selection, runs_with_checkpoints
+from cft.evaluate.job import launch, launch_selection
+from cft.evaluate.selection import runs_with_checkpoints
 from pages.compare import view
 from pages.render import inert_markdown
 

@@ -16,10 +16,10 @@ from cft import jobs
 from cft.errors import UserError
 from cft.evaluate import EvalConfig
 from cft.evaluate.config import SelectConfig, model_label, resolve_adapter
-from cft.evaluate.job import launch
+from cft.evaluate.job import launch, launch_selection
 from cft.evaluate.results import list_evals, read_results
 from cft.evaluate.runner import run_eval
-from cft.evaluate.selection import launch_selection, runs_with_checkpoints
+from cft.evaluate.selection import runs_with_checkpoints
 from cft.evaluate.stats import format_accuracy, wilson_interval
 from pages.compare.view import best_checkpoint_markdown
 from tests.helpers import install_run, sevens_benchmark
