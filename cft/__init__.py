@@ -2,7 +2,7 @@
 
 The core modules at this level are shared by every package: errors, workspace (where everything is written),
 config (the base of every job config), jobs (background jobs and their directories), prompts, models, grading,
-arithmetic, auth, system and demo. The packages follow the data:
+arithmetic (with expression, its exact evaluator), auth, system and demo. The packages follow the data:
 
     data  <-  generate, train, evaluate  <-  reproduce  <-  commands (the CLI)
 
