@@ -16,6 +16,10 @@ Round trips are lossless: what the store's columns do not hold (the exact instru
 around the question and solution, a system turn, extra top-level fields and their order) goes into
 ``sample.meta["import"]``, and export rebuilds the record from it plus the sample's *current* fields, so edits show
 up and untouched samples come back identical.
+
+Modules: one per record shape (``alpaca``, ``messages``, ``flat``: ``read`` and ``write``), ``frame`` (what the
+alpaca and messages shapes share), ``containers`` (file readers), ``importer``, ``export`` and ``result`` (what an
+import returns or raises). May import: the cft core, cft.data.samples, flags and store.
 """
 
 from cft.data.formats.containers import CONTAINERS
