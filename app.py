@@ -14,6 +14,8 @@ import gradio as gr
 
 from cft import demo as demo_mode
 from cft.auth import gradio_auth
+from cft.data.formats import export_all
+from pages.common import banner_markdown
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 # (tab label, module under pages/). Order is the order of the research loop.
@@ -31,9 +33,9 @@ def build_app() -> gr.Blocks:
         gr.Markdown("# CFT Studio\nCritique Fine-Tuning: build, fix and train on critiques; compare CFT with SFT.")
         if demo_mode.is_demo():
             with gr.Row(elem_id="demo-banner"):
-                gr.Markdown(demo_mode.banner_markdown())
+                gr.Markdown(banner_markdown())
                 export = gr.DownloadButton("Export all annotations", size="sm", elem_id="demo-export")
-            export.click(demo_mode.export_all, outputs=export, api_name="export_all")
+            export.click(export_all, outputs=export, api_name="export_all")
         for label, module in TABS:
             with gr.Tab(label, id=module):
                 importlib.import_module(f"pages.{module}").build()

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def speed(args) -> None:
     import torch
 
-    from cft.benchmarks import load_benchmark
+    from cft.data.benchmarks import load_benchmark
     from cft.models import generate, load_model
     from cft.prompts import eval_messages, render
 
@@ -53,9 +53,11 @@ def speed(args) -> None:
 
 
 def accuracy(args) -> None:
-    from cft import evaluate
+    from cft.evaluate import EvalConfig
+    from cft.evaluate.runner import run_eval
+    from cft.evaluate.stats import format_accuracy
 
-    config = evaluate.EvalConfig(name=args.name or f"bench-{args.model}-{args.benchmark}-{args.limit or 'all'}-{args.max_new_tokens}",
+    config = EvalConfig(name=args.name or f"bench-{args.model}-{args.benchmark}-{args.limit or 'all'}-{args.max_new_tokens}",
                                  model=args.model, benchmark=args.benchmark, limit=args.limit,
                                  max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
     start = time.time()
@@ -63,10 +65,10 @@ def accuracy(args) -> None:
     def progress(done, total, correct):
         print(f"{done}/{total} done, {correct} correct, {time.time() - start:.0f} s", flush=True)
 
-    s = evaluate.run_eval(config, progress=progress)
+    s = run_eval(config, progress=progress)
     print(json.dumps(s, indent=2))
     print(f"ACCURACY {s['label']} on {s['benchmark']} ({s['n']} problems, seed {s['seed']}, max_new_tokens "
-          f"{s['max_new_tokens']}, greedy): {evaluate.format_accuracy(s)} ({s['correct']}/{s['n']}, "
+          f"{s['max_new_tokens']}, greedy): {format_accuracy(s)} ({s['correct']}/{s['n']}, "
           f"{s['timed_out']} grading timeouts, {s['no_answer']} without an answer); eval time {s['seconds']:.0f} s")
 
 

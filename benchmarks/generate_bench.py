@@ -8,7 +8,7 @@
 - student: the embedded SmolLM2 on the same GSM8K prompts, greedy, same max_new_tokens, one prompt at a time
   vs ``--batch`` prompts at once through cft.models.generate (left padding, KV cache); tokens/s and the ratio,
   measured in one run (target >= 5x).
-- teacher: cft.teacher against a local llama.cpp server hosting the same GGUF, at concurrency 1 and 8:
+- teacher: cft.generate.teacher against a local llama.cpp server hosting the same GGUF, at concurrency 1 and 8:
   requests/s and completion tokens/s.
 - verifier: GSM8K train reference solutions (correct) must be judged right, corrupted copies (final answer and
   one step changed) wrong; accuracy on ``--n`` of each, and how often the corrupted step is named.
@@ -40,7 +40,7 @@ def load_avg() -> str:
 def student(args) -> None:
     import torch
 
-    from cft.benchmarks import load_benchmark
+    from cft.data.benchmarks import load_benchmark
     from cft.models import generate, load_model
     from cft.prompts import eval_messages, render
 
@@ -70,9 +70,9 @@ def student(args) -> None:
 
 
 def teacher(args) -> None:
-    from cft.benchmarks import load_benchmark
-    from cft.teacher import OpenAITeacher, run_sync
-    from tests.llama_server import start_llama_server
+    from cft.data.benchmarks import load_benchmark
+    from cft.generate.teacher import OpenAITeacher, run_sync
+    from tests.servers import start_llama_server
 
     problems = load_benchmark("gsm8k_train", limit=args.requests, seed=0)
     items = [(i, p.question, p.solution) for i, p in enumerate(problems)]
@@ -104,8 +104,8 @@ def teacher(args) -> None:
 
 
 def verifier(args) -> None:
-    from cft.benchmarks import load_benchmark
-    from cft.verifier import corrupt_gsm8k_solution, critique
+    from cft.data.benchmarks import load_benchmark
+    from cft.generate.verifier import corrupt_gsm8k_solution, critique
 
     problems = load_benchmark("gsm8k_train", limit=args.n, seed=1)
     rng = random.Random(0)

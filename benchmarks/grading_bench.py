@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from cft.benchmarks import load_benchmark  # noqa: E402
+from cft.data.benchmarks import load_benchmark  # noqa: E402
 from cft.grading import _shared_pool, grade_many  # noqa: E402
 
 

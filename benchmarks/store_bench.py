@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cft.samples import STATUSES, Sample  # noqa: E402
-from cft.store import Store  # noqa: E402
+from cft.data.samples import STATUSES, Sample  # noqa: E402
+from cft.data.store import Store  # noqa: E402
 
 FLAGS = ("no_conclusion", "verdict_contradicts_reference", "arithmetic_error_missed", "empty_or_truncated")
 

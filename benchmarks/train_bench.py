@@ -37,7 +37,7 @@ LORA = dict(r=16, alpha=32, dropout=0.0, targets=["q_proj", "k_proj", "v_proj", 
 def load_samples(n: int, shortest: bool = False):
     """The first ``n`` samples of the file, or (``shortest``) the ``n`` shortest of all 600: shorter steps on a busy CPU."""
     from cft.prompts import split_cft_input
-    from cft.samples import Sample, parse_verdict
+    from cft.data.samples import Sample, parse_verdict
 
     out = []
     with open(DATA) as fh:
@@ -90,7 +90,8 @@ def timing_callback():
 
 
 def bench_ours(samples, args, threads: int) -> dict:
-    from cft.train import TrainConfig, build_trainer
+    from cft.train import TrainConfig
+    from cft.train.job import build_trainer
 
     config = TrainConfig(
         name="bench-ours", dataset="bench", base_model=args.model, mode="cft", lora_r=LORA["r"], lora_alpha=LORA["alpha"],
@@ -155,7 +156,7 @@ def main() -> None:
     import torch
 
     from cft import models
-    from cft.train import auto_threads
+    from cft.train.hardware import auto_threads
 
     # Every side (ours, TRL, the matmul ceiling) uses the same thread count: one per core other work leaves free.
     threads = args.threads or auto_threads()

@@ -10,8 +10,8 @@ offline verifier critic. The checker must not cry wolf on correct text, so it is
   the writer meant it, not as 8 = 16;
 - a claimed decimal is compared at its own precision (10/3 = 3.33 is fine, so is truncation to 3.33).
 
-Evaluation is exact (``fractions.Fraction``) by a small recursive-descent parser over our own tokens:
-no ``eval``; powers are bounded so "2^{2^{100}}" cannot stall it.
+Each side is read and evaluated exactly by :mod:`cft.expression` (``fractions.Fraction``, a small
+recursive-descent parser over our own tokens: no ``eval``; powers are bounded so "2^{2^{100}}" cannot stall it).
 """
 
 from __future__ import annotations
@@ -20,259 +20,14 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-# --------------------------------------------------------------------------------------------- tokens
+from cft.expression import Tok, classify_words, evaluate, significant, tokenize
 
-_TOKEN_RE = re.compile(
-    r"""
-    (?P<code>0\d+)
-  | (?P<num>\d{1,3}(?:(?:,|\{,\})\d{3})+(?:\.\d+)?(?!\d)|\d+(?:\.\d+)?|\.\d+)
-  | (?P<frac>\\[dt]?frac(?![a-zA-Z]))
-  | (?P<op>\*\*|\\times(?![a-zA-Z])|\\cdot(?![a-zA-Z])|\\div(?![a-zA-Z])|[-+*/^×÷·−])
-  | (?P<lp>\\left\s*[(\[]|[(\[{])
-  | (?P<rp>\\right\s*[)\]]|[)\]}])
-  | (?P<pct>\\%|%)
-  | (?P<eq>=)
-  | (?P<skip>[ \t]+|\\\$|\$|\\[,!;: ])
-  | (?P<word>[A-Za-z]+)
-  """,
-    re.VERBOSE,
-)
-
-_OPS = {"**": "^", "\\times": "*", "\\cdot": "*", "\\div": "/", "×": "*", "÷": "/", "·": "*", "−": "-", "x": "*"}
 # What, just outside a run, means the run's edge side is part of a bigger expression.
 _TAINT_CHARS = set("+-*/^×÷·−–_!")
 # Words that, just before a run, are an operator in prose: "60 students x 2/3", "10% of 150", "1 and 1/4".
 _TAINT_WORDS = {"x", "X", "of", "times", "by", "plus", "minus", "over", "per", "and", "into"}
 # Words right after the claimed number that change its scale: "$1 / 2 = 50 cents", "= 30 percent".
 _SCALE_WORDS = {"cents", "cent", "percent", "%"}
-
-
-@dataclass
-class _Tok:
-    kind: str
-    text: str
-    start: int
-    end: int
-    value: object = None
-
-
-def _tokens(text: str) -> list[_Tok]:
-    out: list[_Tok] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN_RE.match(text, pos)
-        if not m:
-            out.append(_Tok("break", text[pos], pos, pos + 1))
-            pos += 1
-            continue
-        kind = m.lastgroup
-        if kind == "code":  # "0900", "007": times and codes, not quantities
-            kind = "break"
-        tok = _Tok(kind, m.group(0), m.start(), m.end())
-        if kind == "num":
-            tok.value = Fraction(tok.text.replace("{,}", "").replace(",", ""))
-        elif kind == "op":
-            tok.value = _OPS.get(tok.text, tok.text)
-        elif kind == "word":
-            tok.value = tok.text
-        out.append(tok)
-        pos = m.end()
-    return out
-
-
-def _glued(a: int, b: int) -> bool:
-    """True when positions a (end of one token) and b (start of the next) touch with no whitespace."""
-    return a == b
-
-
-def _classify_words(toks: list[_Tok]) -> None:
-    """Decide, in context, what each word is: the multiplication sign in "3 x 4", a unit in "3 apples + 2",
-    or a break (a variable, prose)."""
-    sig = [i for i, t in enumerate(toks) if t.kind != "skip"]
-    pos_in_sig = {i: k for k, i in enumerate(sig)}
-    for i, t in enumerate(toks):
-        if t.kind != "word":
-            continue
-        k = pos_in_sig[i]
-        prev = toks[sig[k - 1]] if k > 0 else None
-        nxt = toks[sig[k + 1]] if k + 1 < len(sig) else None
-        spaced_before = prev is not None and not _glued(prev.end, t.start)
-        spaced_after = nxt is not None and not _glued(t.end, nxt.start)
-        if t.text == "x" and prev is not None and nxt is not None and spaced_before and spaced_after \
-                and prev.kind in ("num", "rp", "pct") and nxt.kind in ("num", "lp", "frac"):
-            t.kind, t.value = "op", "*"
-        elif (prev is not None and prev.kind in ("num", "pct") and spaced_before and nxt is not None
-              and nxt.kind in ("op", "eq") and 2 <= len(t.text) <= 12 and t.text.islower()
-              and not _after_eq_alone(toks, sig, k - 1)):
-            t.kind = "unit"
-        else:
-            t.kind = "break"
-
-
-def _after_eq_alone(toks, sig, k) -> bool:
-    """Is the number at sig[k] the whole right side of an '=' so far ("= 84 cookies / 4")? A unit there
-    ends the claim: what follows is a new computation, not the same side."""
-    return k > 0 and toks[sig[k - 1]].kind == "eq"
-
-
-# --------------------------------------------------------------------------------------------- parser
-
-
-class _NotArithmetic(Exception):
-    pass
-
-
-_MAX_ABS = Fraction(10) ** 30
-
-
-class _Parser:
-    """expr := term (('+'|'-') term)*; term := unary (('*'|'/'|implicit) unary)*; unary := '-' unary | power;
-    power := atom ('^' unary)?; atom := num '%'? | '(' expr ')' | frac '{' expr '}' '{' expr '}'."""
-
-    def __init__(self, toks: list[_Tok], *, tight: bool = False, rdiv: bool = False):
-        self.toks = [t for t in toks if t.kind not in ("skip", "unit")]
-        self.i = 0
-        self.ops = 0
-        self.tight = tight  # "2000 / 2/3": an unspaced a/b is one fraction
-        self.rdiv = rdiv    # "14 / 1 / 4": the writer meant 14 / (1/4)
-
-    def peek(self):
-        return self.toks[self.i] if self.i < len(self.toks) else None
-
-    def take(self):
-        t = self.peek()
-        if t is None:
-            raise _NotArithmetic("unexpected end")
-        self.i += 1
-        return t
-
-    def parse(self) -> Fraction:
-        if not self.toks:
-            raise _NotArithmetic("empty")
-        v = self.expr()
-        if self.i != len(self.toks):
-            raise _NotArithmetic("trailing tokens")
-        return v
-
-    def expr(self):
-        v = self.term()
-        while (t := self.peek()) is not None and t.kind == "op" and t.value in "+-":
-            self.take()
-            self.ops += 1
-            r = self.term()
-            v = v + r if t.value == "+" else v - r
-        return v
-
-    def term(self):
-        v = self.unary()
-        while (t := self.peek()) is not None:
-            if t.kind == "op" and t.value in "*/":
-                self.take()
-                r = self.term() if (self.rdiv and t.value == "/") else self.unary()
-                if t.value == "/" and r == 0:
-                    raise _NotArithmetic("division by zero")
-                v = v * r if t.value == "*" else v / r
-            elif t.kind in ("lp", "frac"):  # implicit product 2(3+4); but 3\frac{1}{2} is the mixed number 3.5
-                mixed = t.kind == "frac" and self.toks[self.i - 1].kind == "num" and _is_int(v) and v >= 0
-                r = self.unary()
-                v = v + r if mixed and 0 <= r < 1 else v * r
-            else:
-                break
-            self.ops += 1
-            if abs(v) > _MAX_ABS:
-                raise _NotArithmetic("too large")
-        return v
-
-    def unary(self):
-        t = self.peek()
-        if t is not None and t.kind == "op" and t.value in "-+":
-            self.take()
-            v = self.unary()
-            return -v if t.value == "-" else v
-        return self.power()
-
-    def power(self):
-        base = self.atom()
-        t = self.peek()
-        if t is not None and t.kind == "op" and t.value == "^":
-            self.take()
-            self.ops += 1
-            exp = self.unary()
-            if exp.denominator != 1 or abs(exp) > 200 or (base == 0 and exp < 0):
-                raise _NotArithmetic("unsupported power")
-            v = base ** int(exp)
-            if abs(v) > _MAX_ABS:
-                raise _NotArithmetic("too large")
-            return v
-        return base
-
-    def atom(self):
-        t = self.take()
-        if t.kind == "num":
-            v = t.value
-            if self.tight and self.i + 1 < len(self.toks):
-                op, den = self.toks[self.i], self.toks[self.i + 1]
-                if op.kind == "op" and op.value == "/" and den.kind == "num" and t.end == op.start and op.end == den.start \
-                        and den.value != 0:
-                    self.i += 2
-                    self.ops += 1
-                    v = v / den.value
-            if (p := self.peek()) is not None and p.kind == "pct":
-                self.take()
-                self.ops += 1
-                v = v / 100
-            return v
-        if t.kind == "lp":
-            v = self.expr()
-            if self.take().kind != "rp":
-                raise _NotArithmetic("unbalanced")
-            return v
-        if t.kind == "frac":
-            self.ops += 1
-            num = self._group()
-            den = self._group()
-            if den == 0:
-                raise _NotArithmetic("division by zero")
-            return num / den
-        raise _NotArithmetic(f"unexpected {t.text!r}")
-
-    def _group(self):
-        if self.take().kind != "lp":
-            raise _NotArithmetic("\\frac needs braces")
-        v = self.expr()
-        if self.take().kind != "rp":
-            raise _NotArithmetic("unbalanced")
-        return v
-
-
-def _is_int(v: Fraction) -> bool:
-    return v.denominator == 1
-
-
-def _evaluate(toks: list[_Tok]) -> tuple[list[Fraction], int] | None:
-    """(readings, number of operations) or None when the side is not pure arithmetic.
-
-    readings[0] is the standard one; with two or more divisions, the sloppy-but-common readings
-    ("25 / 1/3", "14 / 1 / 4") are added so a writer's intended a / (b / c) is not called an error."""
-    sig = _sig(toks)
-    if any(t.kind == "unit" for t in sig) and not any(t.kind in ("op", "frac", "pct") for t in sig):
-        return None  # "1 bedroom = 11 * 11": a label, not the number 1
-    readings, ops = [], None
-    divisions = sum(1 for t in sig if t.kind == "op" and t.value == "/")
-    variants = [{}] + ([{"tight": True}, {"rdiv": True}] if divisions >= 2 else [])
-    for kw in variants:
-        p = _Parser(toks, **kw)
-        try:
-            v = p.parse()
-        except (_NotArithmetic, ZeroDivisionError, OverflowError, ValueError):
-            if not kw:
-                return None
-            continue
-        if ops is None:
-            ops = p.ops
-        if v not in readings:
-            readings.append(v)
-    return readings, ops
 
 
 # --------------------------------------------------------------------------------------------- claims
@@ -291,7 +46,7 @@ class EquationCheck:
 _RUN_KINDS = {"num", "op", "lp", "rp", "frac", "pct", "eq", "skip", "unit"}
 
 
-def _runs(toks: list[_Tok]) -> list[tuple[int, int]]:
+def _runs(toks: list[Tok]) -> list[tuple[int, int]]:
     """Maximal [i, j) index ranges of arithmetic tokens."""
     runs, i = [], 0
     while i < len(toks):
@@ -306,7 +61,7 @@ def _runs(toks: list[_Tok]) -> list[tuple[int, int]]:
     return runs
 
 
-def _split_segments(toks: list[_Tok]) -> list[list[_Tok]]:
+def _split_segments(toks: list[Tok]) -> list[list[Tok]]:
     segs, cur = [], []
     for t in toks:
         if t.kind == "eq":
@@ -318,18 +73,14 @@ def _split_segments(toks: list[_Tok]) -> list[list[_Tok]]:
     return segs
 
 
-def _sig(seg: list[_Tok]) -> list[_Tok]:
-    return [t for t in seg if t.kind != "skip"]
-
-
-def _decimals(tok: _Tok) -> int:
+def _decimals(tok: Tok) -> int:
     text = tok.text.replace("{,}", "").replace(",", "")
     return len(text.split(".", 1)[1]) if "." in text else 0
 
 
-def _close(actuals: list[Fraction], claimed: Fraction, claimed_seg: list[_Tok], *, percent: bool,
+def _close(actuals: list[Fraction], claimed: Fraction, claimed_seg: list[Tok], *, percent: bool,
            divides: bool) -> bool:
-    sig = _sig(claimed_seg)
+    sig = significant(claimed_seg)
     plain = len(sig) == 1 and sig[0].kind == "num" or (len(sig) == 2 and sig[0].kind == "num" and sig[1].kind == "pct")
     d = _decimals(sig[0]) if plain else None
     number = sig[0].value if plain else claimed
@@ -354,7 +105,7 @@ def _close(actuals: list[Fraction], claimed: Fraction, claimed_seg: list[_Tok], 
     return False
 
 
-def _percent_context(text: str, run: list[_Tok]) -> bool:
+def _percent_context(text: str, run: list[Tok]) -> bool:
     if any(t.kind == "pct" for t in run):
         return True
     after = text[run[-1].end:run[-1].end + 20]
@@ -366,8 +117,8 @@ def check_equations(text: str) -> list[EquationCheck]:
     """Every checkable arithmetic claim in ``text`` with whether it holds."""
     if not text:
         return []
-    toks = _tokens(text)
-    _classify_words(toks)
+    toks = tokenize(text)
+    classify_words(toks)
     checks: list[EquationCheck] = []
     for i, j in _runs(toks):
         run = toks[i:j]
@@ -384,7 +135,7 @@ def check_equations(text: str) -> list[EquationCheck]:
         values = []
         for k, seg in enumerate(segs):
             complete = (k > 0 or first_ok) and (k < len(segs) - 1 or last_ok)
-            values.append(_evaluate(seg) if complete and _sig(seg) else None)
+            values.append(evaluate(seg) if complete and significant(seg) else None)
         # In a chain with a calculation, "a = 3 + 4 = 7 = 8", plain sides are claims too (7 = 8).
         computed = any(v is not None and v[1] > 0 for v in values)
         percent = _percent_context(text, run)
@@ -401,14 +152,14 @@ def check_equations(text: str) -> list[EquationCheck]:
                 claimed_seg, claimed, actuals, actual_seg = right, vb, ra, left
             else:
                 claimed_seg, claimed, actuals, actual_seg = left, va, rb, right
-            divides = any(t.kind == "op" and t.value == "/" or t.kind == "frac" for t in _sig(actual_seg))
+            divides = any(t.kind == "op" and t.value == "/" or t.kind == "frac" for t in significant(actual_seg))
             ok = _close(actuals, claimed, claimed_seg, percent=percent, divides=divides)
             if not ok and _running(left, right, va):
                 continue
             if not ok and k == 0 and na == 0 and nb > 0:
                 continue  # "Remaining 10 = 62,300/10": a leading plain number is usually a label
             actual = actuals[0]
-            sl, sr = _sig(left), _sig(right)
+            sl, sr = significant(left), significant(right)
             start, end = sl[0].start, sr[-1].end
             checks.append(EquationCheck(text[start:end], start, end, float(claimed), float(actual), ok))
     return checks
@@ -419,15 +170,15 @@ def arithmetic_errors(text: str) -> list[EquationCheck]:
     return [c for c in check_equations(text) if not c.ok]
 
 
-def _running(left: list[_Tok], right: list[_Tok], left_value: Fraction) -> bool:
+def _running(left: list[Tok], right: list[Tok], left_value: Fraction) -> bool:
     """"5 + 3 = 8 * 2 = 16": the right side starts from the left side's result and goes on computing."""
-    sr = _sig(right)
+    sr = significant(right)
     if len(sr) >= 3 and sr[0].kind == "num" and sr[1].kind == "op" and sr[0].value == left_value:
         return True
     return False
 
 
-def _left_edge_complete(text: str, toks: list[_Tok], i: int, run: list[_Tok]) -> bool:
+def _left_edge_complete(text: str, toks: list[Tok], i: int, run: list[Tok]) -> bool:
     first = run[0]
     if first.kind == "op" and first.value not in "-":
         return False  # "x + 3 = 5": the run starts mid-expression
@@ -454,7 +205,7 @@ def _left_edge_complete(text: str, toks: list[_Tok], i: int, run: list[_Tok]) ->
     return True
 
 
-def _right_edge_complete(text: str, toks: list[_Tok], j: int, run: list[_Tok]) -> bool:
+def _right_edge_complete(text: str, toks: list[Tok], j: int, run: list[Tok]) -> bool:
     last = run[-1]
     if last.kind in ("op", "lp", "frac", "eq"):
         return False  # "= 5 + x": ends on an operator, the side goes on outside the run

@@ -1,8 +1,8 @@
 """Demo mode: the app running as a public Hugging Face Space.
 
 Turned on by ``SPACE_ID`` (set by Spaces) or ``CFT_DEMO=1``. A public CPU Space must stay responsive for every
-visitor and may lose its disk on restart, so demo mode caps training to the CPU preset's budget and tells
-annotators where their work is kept.
+visitor and may lose its disk on restart, so demo mode caps training to the CPU preset's budget
+(cft.train.presets.demo_cap) and tells annotators where their work is kept.
 """
 
 from __future__ import annotations
@@ -25,36 +25,6 @@ def persistent() -> bool:
     return str(workspace.home()).startswith("/data/")
 
 
-def banner_markdown() -> str:
-    if not is_demo():
-        return ""
-    where = f"`{workspace.home()}`"
-    if persistent():
-        keep = f"Annotations are saved in {where} on this Space's persistent storage and survive restarts."
-    else:
-        keep = (
-            f"Annotations are saved in {where}, which this Space **loses when it restarts** (no persistent storage). "
-            "Export them before you leave."
-        )
-    return (
-        "**Demo mode.** " + keep + f" Training is capped at {DEMO_MAX_STEPS} steps of the CPU preset "
-        f"(max length {DEMO_MAX_LENGTH}); run CFT Studio locally for real runs."
-    )
-
-
-def cap_train_config(config):
-    """In demo mode, any run is forced onto the CPU preset's budget; outside it, the config is returned as is."""
-    if not is_demo():
-        return config
-    from cft.train import PRESETS
-
-    steps = config.max_steps if 0 < config.max_steps <= DEMO_MAX_STEPS else DEMO_MAX_STEPS
-    return config.replace(
-        **{**PRESETS["cpu-quick"], "max_steps": steps, "max_length": min(config.max_length, DEMO_MAX_LENGTH),
-           "preset": "cpu-quick (demo cap)"}
-    )
-
-
 def ensure_assets() -> list[str]:
     """On a Space, install the offline asset packages if missing (Spaces install requirements.txt with deps,
     and these must go in with ``--no-deps``). Returns what was installed. Outside demo mode it does nothing:
@@ -73,38 +43,6 @@ def ensure_assets() -> list[str]:
     return missing
 
 
-def export_all(out_dir=None):
-    """Every dataset, every status, as Parquet (all fields: critiques, verdicts, statuses, annotators, flags) and
-    messages JSONL, zipped into one file an annotator can download before a Space restarts."""
-    import tempfile
-    import time as _time
-    import zipfile
-    from pathlib import Path
-
-    from cft.formats import export_samples
-    from cft.samples import STATUSES
-    from cft.store import Store
-
-    store = Store()
-    out_dir = Path(out_dir or tempfile.mkdtemp(prefix="cft-export-"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    archive = out_dir / f"cft-annotations-{_time.strftime('%Y%m%d-%H%M%S')}.zip"
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for ds in store.datasets():
-            if not ds["count"]:
-                continue
-            for fmt, ext in (("parquet", "parquet"), ("messages", "jsonl")):
-                path = export_samples(store, ds["name"], Path(tmp) / f"{ds['name']}.{ext}", fmt, status=list(STATUSES))
-                zf.write(path, arcname=path.name)
-    return archive
-
-
 def allowed_presets(presets: list[str]) -> list[str]:
     """The Train tab's preset choices: only the CPU preset on a public demo."""
     return [p for p in presets if p == "cpu-quick"] if is_demo() else presets
-
-
-def train_cap_markdown() -> str:
-    return (f"**Demo mode:** runs are capped at {DEMO_MAX_STEPS} steps of the CPU preset (max length "
-            f"{DEMO_MAX_LENGTH}), whatever the fields below say; the GPU preset is off. Run CFT Studio locally to "
-            "train for real.")

@@ -24,7 +24,9 @@ STATES = ("queued", "running", "completed", "failed", "stopped")
 ACTIVE = ("queued", "running")
 
 
-def _write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write a JSON state file in place atomically (a temp file renamed over it): a reader sees the old content
+    or the new, never half of it."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str))
     os.replace(tmp, path)
@@ -91,7 +93,7 @@ class JobDir:
     # config -------------------------------------------------------------------------------------------
     def write_config(self, config: dict) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        _write_json_atomic(self.config_path, config)
+        write_json_atomic(self.config_path, config)
 
     def config(self) -> dict:
         return read_json(self.config_path, {})
@@ -109,7 +111,7 @@ class JobDir:
             current.setdefault("started_at", time.time())
         if state not in ACTIVE:
             current.setdefault("ended_at", time.time())
-        _write_json_atomic(self.status_path, current)
+        write_json_atomic(self.status_path, current)
         return current
 
     def status(self) -> dict:
@@ -143,7 +145,7 @@ class JobDir:
         eta = elapsed / done * (total - done) if done and total else None
         data = {"done": done, "total": total, "started_at": started, "elapsed": elapsed, "eta": eta, **counts}
         self.path.mkdir(parents=True, exist_ok=True)
-        _write_json_atomic(self.progress_path, data)
+        write_json_atomic(self.progress_path, data)
         return data
 
     def progress(self) -> dict:

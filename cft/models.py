@@ -12,10 +12,9 @@ import os
 import shutil
 import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from cft import workspace
 from cft.errors import OfflineError, UserError
@@ -230,16 +229,7 @@ def list_models() -> list[dict]:
         candidates = []
         if (final / "adapter_config.json").exists():
             candidates.append((f"run:{run.name}", final))
-        ckpts = run / "checkpoints"
-        if ckpts.is_dir():
-            def step(p: Path) -> int:
-                try:
-                    return int(p.name.rsplit("-", 1)[-1])
-                except ValueError:
-                    return -1
-            for ck in sorted((p for p in ckpts.iterdir() if p.is_dir()), key=step):
-                if (ck / "adapter_config.json").exists():
-                    candidates.append((f"run:{run.name}/{ck.name}", ck))
+        candidates += [(f"run:{run.name}/{ck.name}", ck) for ck in workspace.checkpoints(run)]
         for label, path in candidates:
             try:
                 base = _adapter_base(path)
@@ -250,10 +240,26 @@ def list_models() -> list[dict]:
     return models
 
 
+def resolve_label(label: str, *, typed_ok: bool = False) -> tuple[str | None, str | None]:
+    """A model label as the dropdowns show it -> ``(model spec, adapter dir)``.
+
+    With ``typed_ok`` a label that is not in the registry is taken as typed by hand (a local directory or a Hub
+    id) and returned as the spec; otherwise it is an error naming the labels there are.
+    """
+    models = list_models()
+    for m in models:
+        if m["label"] == label:
+            return m.get("spec"), m.get("adapter")
+    if typed_ok:
+        return label, None
+    raise UserError(f"model {label!r}: not among the available models ({', '.join(m['label'] for m in models)})")
+
+
 # --------------------------------------------------------------------------------------------- generation
 
 
-def _stop_ids(tokenizer) -> list[int]:
+def stop_ids(tokenizer) -> list[int]:
+    """The token ids that end an answer: eos, and ChatML's ``<|im_end|>`` when the vocabulary has it."""
     ids = []
     if tokenizer.eos_token_id is not None:
         ids.append(tokenizer.eos_token_id)
@@ -264,7 +270,7 @@ def _stop_ids(tokenizer) -> list[int]:
 
 
 def _gen_kwargs(tokenizer, max_new_tokens: int, temperature: float, top_p: float) -> dict:
-    kwargs = dict(max_new_tokens=max_new_tokens, eos_token_id=_stop_ids(tokenizer), pad_token_id=tokenizer.pad_token_id,
+    kwargs = dict(max_new_tokens=max_new_tokens, eos_token_id=stop_ids(tokenizer), pad_token_id=tokenizer.pad_token_id,
                   use_cache=True)
     if temperature and temperature > 0:
         kwargs.update(do_sample=True, temperature=float(temperature), top_p=float(top_p), top_k=0)
@@ -318,35 +324,3 @@ def generate(model, tokenizer, prompts: list[str], *, max_new_tokens: int, tempe
     finally:
         tokenizer.padding_side = old_side
     return out  # type: ignore[return-value]
-
-
-def generate_stream(model, tokenizer, prompt: str, *, max_new_tokens: int = 512, temperature: float = 0.0,
-                    top_p: float = 1.0, seed: int | None = None) -> Iterator[str]:
-    """Yield text chunks of one completion as they are produced (generation runs in a background thread)."""
-    import torch
-    from transformers import TextIteratorStreamer
-
-    if seed is not None:
-        torch.manual_seed(seed)
-    enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
-    enc = {k: v.to(_device_of(model)) for k, v in enc.items()}
-    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
-    kwargs = _gen_kwargs(tokenizer, max_new_tokens, temperature, top_p)
-    error: list[BaseException] = []
-
-    def run():
-        try:
-            with torch.inference_mode():
-                model.generate(**enc, **kwargs, streamer=streamer)
-        except BaseException as exc:  # surface it to the consumer instead of dying silently in the thread
-            error.append(exc)
-            streamer.end()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    for chunk in streamer:
-        if chunk:
-            yield chunk
-    thread.join()
-    if error:
-        raise error[0]

@@ -64,22 +64,3 @@ def report() -> dict:
         "assets": assets,
         "demo_mode": bool(os.environ.get("SPACE_ID") or os.environ.get("CFT_DEMO")),
     }
-
-
-def report_markdown() -> str:
-    info = report()
-    lines = [
-        f"**CFT Studio** {info['cft_studio']} · Python {info['python']} · {info['accelerator']}",
-        "",
-        f"- Workspace: `{info['workspace']}` (set `CFT_HOME` to move it)",
-        f"- Sample database: `{info['database']}`",
-        "",
-        "| package | version |",
-        "|---|---|",
-        *[f"| {k} | {v} |" for k, v in info["packages"].items()],
-        "",
-        "| offline asset | file |",
-        "|---|---|",
-        *[f"| {k} | `{v}` |" for k, v in info["assets"].items()],
-    ]
-    return "\n".join(lines)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cft.errors import UserError
+
 
 def default_home() -> Path:
     """``./workspace``; on a Hugging Face Space with persistent storage, ``/data/cft-studio`` so it survives restarts."""
@@ -54,11 +56,32 @@ def reports_dir() -> Path:
     return subdir("reports")
 
 
-def safe_child(parent: Path, name: str) -> Path:
-    """``parent / name``, refusing names that would escape ``parent`` (``..``, absolute paths, separators)."""
+def check_name(name: str, what: str = "name") -> str:
+    """The one rule for a name that becomes a directory (a run, an eval, a job, a report): not empty, no path
+    separator or NUL, no leading dot, so it can never escape its parent directory. Returns the name."""
     if not name or name in {".", ".."} or "/" in name or "\\" in name or "\x00" in name or name.startswith("."):
-        raise ValueError(f"invalid name {name!r}: use letters, digits, '-', '_' (no path separators, no leading dot)")
-    child = (parent / name).resolve()
+        raise UserError(f"{what}: invalid name {name!r}: use letters, digits, '-', '_' (no path separators, "
+                        "no leading dot)")
+    return name
+
+
+def safe_child(parent: Path, name: str, what: str = "name") -> Path:
+    """``parent / name``, refusing names that would escape ``parent`` (``..``, absolute paths, separators)."""
+    child = (parent / check_name(name, what)).resolve()
     if child.parent != parent.resolve():
-        raise ValueError(f"invalid name {name!r}: it escapes {parent}")
+        raise UserError(f"{what}: invalid name {name!r}: it escapes {parent}")
     return child
+
+
+def checkpoint_step(path: Path) -> int:
+    """N of a ``checkpoint-N`` directory; -1 when its name carries no step."""
+    try:
+        return int(Path(path).name.rsplit("-", 1)[-1])
+    except ValueError:
+        return -1
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    """A run's ``checkpoints/checkpoint-N`` directories that hold an adapter, by step."""
+    found = (p for p in (Path(run_dir) / "checkpoints").glob("checkpoint-*") if (p / "adapter_config.json").exists())
+    return sorted(found, key=checkpoint_step)

@@ -1,9 +1,12 @@
-"""Shared fixtures.
+"""Shared fixtures (plain helpers are in tests/helpers.py, test servers in tests/servers.py).
 
 - Every test gets its own workspace (CFT_HOME) so nothing leaks between tests.
 - The embedded model's safetensors cache (CFT_MODEL_CACHE) is shared across the session and kept between
   runs, so the GGUF is dequantized once per machine, not once per test.
 - ``tiny_model_dir`` is a random-weight Llama with the embedded tokenizer: real code paths, millisecond steps.
+- ``trained_checkpoints`` and ``toy``: real LoRA checkpoints of the tiny model that answer "7" and "8", and a run
+  with an eval of each (the Compare tab's and checkpoint selection's world).
+- ``browser_page``: a page in headless Debian chromium.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, install_run, sevens_benchmark, train_adapter_checkpoints
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -68,3 +73,46 @@ def tiny_model_dir(tmp_path_factory, embedded_tokenizer) -> Path:
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def trained_checkpoints(tiny_model_dir, tmp_path_factory) -> Path:
+    """checkpoint-10 answers 7; checkpoint-20 (trained further, towards 8) answers 8; adapter/ = checkpoint-20."""
+    # Shared by the test modules that use this fixture: trained once per session (per xdist worker).
+    out = tmp_path_factory.getbasetemp() / "toy-checkpoints"
+    if not (out / "checkpoint-20" / "adapter_config.json").exists():
+        import shutil
+
+        tmp = tmp_path_factory.mktemp("toy-checkpoints-tmp")
+        train_adapter_checkpoints(tiny_model_dir, tmp, [("checkpoint-10", "7"), ("checkpoint-20", "8")])
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
+    return out
+
+
+@pytest.fixture
+def toy(trained_checkpoints, cft_home, tmp_path):
+    """A run with two checkpoints, and an eval of each on four 'answer is 7' problems (10: all right; 20: all wrong)."""
+    from cft.evaluate import EvalConfig
+    from cft.evaluate.runner import run_eval
+
+    install_run(trained_checkpoints, cft_home)
+    bench = sevens_benchmark(tmp_path / "sevens.jsonl", n=4)
+    for ck in ("checkpoint-10", "checkpoint-20"):
+        run_eval(EvalConfig(name=f"toy-{ck}", adapter=f"cft-toy/{ck}", benchmark=str(bench), max_new_tokens=1,
+                                     batch_size=4))
+    return bench
+
+
+@pytest.fixture
+def browser_page():
+    """A fresh page in headless Debian chromium, 1400x1000, closed after the test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            yield page
+        finally:
+            browser.close()

@@ -5,21 +5,22 @@ import zipfile
 import gradio_client
 
 from cft import demo
-from cft.samples import Sample
-from cft.store import Store
-from tests.ui import launched_app
+from cft.data.samples import Sample
+from cft.data.store import Store
+from pages.common import banner_markdown
+from tests.helpers import launched_app
 
 
 def test_banner_says_data_is_lost_without_persistent_storage(monkeypatch):
     monkeypatch.delenv("SPACE_ID", raising=False)
     monkeypatch.delenv("CFT_DEMO", raising=False)
-    assert not demo.is_demo() and demo.banner_markdown() == ""
+    assert not demo.is_demo() and banner_markdown() == ""
     monkeypatch.setenv("CFT_DEMO", "1")
-    text = demo.banner_markdown()
+    text = banner_markdown()
     assert "loses when it restarts" in text and "capped at 20 steps" in text
 
 
-def test_space_workspace_defaults_to_persistent_data(monkeypatch, tmp_path):
+def test_space_workspace_stays_local_without_a_writable_data_dir(monkeypatch, tmp_path):
     from cft import workspace
 
     monkeypatch.delenv("CFT_HOME", raising=False)
@@ -56,8 +57,8 @@ def test_demo_app_shows_banner_and_exports_every_annotation(monkeypatch):
 
 
 def test_demo_caps_training_to_the_cpu_budget(monkeypatch, tiny_model_dir):
-    from cft import runs
-    from cft.train import preset_config
+    from cft.train import runs
+    from cft.train.presets import preset_config
 
     store = Store()
     store.add_samples("d", [Sample(question=f"q{i}", response="r", critique="ok\nConclusion: right [END]",

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cft.errors import UserError
-from cft.samples import STATUSES, VERDICTS
+from cft.data.samples import STATUSES, VERDICTS
 
 _IMPORT_FORMATS = ("auto", "alpaca", "messages", "flat", "jsonl", "json", "csv", "parquet", "hf")
 
@@ -71,7 +71,7 @@ def register(sub) -> None:
 
 
 def _store():
-    from cft.store import Store
+    from cft.data.store import Store
 
     return Store()
 
@@ -87,7 +87,7 @@ def _parse_map(items: list[str]) -> dict[str, str]:
 
 
 def run_import(args) -> int:
-    from cft import formats
+    from cft.data import formats
 
     store = _store()
     mapping = _parse_map(args.map)
@@ -113,7 +113,7 @@ def run_import(args) -> int:
 
 
 def run_export(args) -> int:
-    from cft import formats
+    from cft.data import formats
 
     store = _store()
     filters = {k: v for k, v in (("status", args.status), ("verdict", args.verdict), ("flag", args.flag)) if v}
@@ -124,7 +124,7 @@ def run_export(args) -> int:
         raise UserError("--hub-repo needs a token: pass --token or set HF_TOKEN")
     out = formats.export_samples(store, args.dataset, args.out, args.format, reviewed_only=args.reviewed_only,
                                  ensure_ascii=args.ascii, hub_repo=args.hub_repo, token=token, **filters)
-    count = store.query(args.dataset, **formats._export_filters(args.reviewed_only, filters), limit=0)[1]
+    count = store.query(args.dataset, **formats.export_filters(args.reviewed_only, filters), limit=0)[1]
     print(f"wrote {count} sample(s) from {args.dataset!r} to {out} ({args.format})"
           + (f"; pushed to {args.hub_repo}" if args.hub_repo else ""))
     return 0

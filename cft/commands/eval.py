@@ -36,7 +36,12 @@ def register(sub) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from cft import evaluate
+    from cft.evaluate import EvalConfig
+    from cft.evaluate.config import eval_dir
+    from cft.evaluate.job import launch
+    from cft.evaluate.runner import run_eval
+    from cft.evaluate.selection import select_checkpoint
+    from cft.evaluate.stats import format_accuracy
 
     if args.select_checkpoint:
         bars: dict = {}
@@ -47,9 +52,9 @@ def run(args) -> int:
             bar.set_postfix(correct=correct)
             bar.refresh()
 
-        record = evaluate.select_checkpoint(args.select_checkpoint, model=args.model, benchmark=args.benchmark or "math500",
-                                            limit=args.limit or 100, seed=args.seed, max_new_tokens=args.max_new_tokens,
-                                            batch_size=args.batch_size, progress=progress)
+        record = select_checkpoint(args.select_checkpoint, model=args.model, benchmark=args.benchmark or "math500",
+                                   limit=args.limit or 100, seed=args.seed, max_new_tokens=args.max_new_tokens,
+                                   batch_size=args.batch_size, progress=progress)
         for bar in bars.values():
             bar.close()
         for c in record["candidates"]:
@@ -58,25 +63,25 @@ def run(args) -> int:
         return 0
 
     if args.critic:
-        from cft.critic import CriticConfig, format_summary, run_critic
+        from cft.evaluate.critic import CriticConfig, format_summary, run_critic
 
         config = CriticConfig(name=args.name, model=args.model, adapter=args.adapter, benchmark=args.critic,
                               limit=args.limit, seed=args.seed, max_new_tokens=args.max_new_tokens,
                               batch_size=args.batch_size, greedy=not args.sample)
         runner, describe = run_critic, format_summary
     else:
-        config = evaluate.EvalConfig(name=args.name, model=args.model, adapter=args.adapter,
+        config = EvalConfig(name=args.name, model=args.model, adapter=args.adapter,
                                      benchmark=args.benchmark or "gsm8k", limit=args.limit, seed=args.seed,
                                      max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
                                      greedy=not args.sample)
-        runner = evaluate.run_eval
+        runner = run_eval
 
         def describe(s):
-            return (f"{s['label']} on {s['benchmark']}: {evaluate.format_accuracy(s)} ({s['correct']}/{s['n']}; "
+            return (f"{s['label']} on {s['benchmark']}: {format_accuracy(s)} ({s['correct']}/{s['n']}; "
                     f"{s['timed_out']} grading timeouts, {s['no_answer']} without an answer) in {s['seconds']:.0f} s")
 
     if args.background:
-        job = evaluate.launch(config)
+        job = launch(config)
         print(f"started {config.name} (pid {job.status().get('pid')}); progress in {job.progress_path}")
         return 0
 
@@ -94,5 +99,5 @@ def run(args) -> int:
         bar.close()
     print(json.dumps(summary, indent=2))
     print(describe(summary))
-    print(f"results: {evaluate.eval_dir(config.name) / 'results.jsonl'}")
+    print(f"results: {eval_dir(config.name) / 'results.jsonl'}")
     return 0

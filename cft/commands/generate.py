@@ -65,7 +65,8 @@ def _config(args):
 def run(args) -> int:
     from tqdm import tqdm
 
-    from cft import generate, jobs
+    from cft import jobs
+    from cft.generate import job as generate
 
     api_key = os.environ.get("OPENAI_API_KEY")
     if args.resume:

@@ -48,7 +48,7 @@ def run_models(args) -> int:
 
 
 def run_benchmarks(args) -> int:
-    from cft.benchmarks import list_benchmarks
+    from cft.data.benchmarks import list_benchmarks
 
     rows = list_benchmarks()
     width = max(len(b["name"]) for b in rows)

@@ -57,7 +57,8 @@ def register(sub) -> None:
 
 
 def build_config(args):
-    from cft.train import TrainConfig, preset_config
+    from cft.train import TrainConfig
+    from cft.train.presets import preset_config
 
     overrides: dict = {}
     for item in args.set:
@@ -85,7 +86,7 @@ def follow(names: list[str], poll: float = 1.0) -> int:
     """Show a progress bar per run until all have finished; returns 0 when all completed or stopped."""
     from tqdm import tqdm
 
-    from cft import runs
+    from cft.train import runs
 
     bars = {n: tqdm(total=None, desc=n, unit="step", dynamic_ncols=True) for n in names}
     finals: dict[str, dict] = {}
@@ -131,7 +132,7 @@ def follow(names: list[str], poll: float = 1.0) -> int:
 
 
 def run_train(args) -> int:
-    from cft import runs
+    from cft.train import runs
 
     if not args.dataset and not args.config:
         raise UserError("--dataset is required (the store dataset to train on)")
@@ -149,13 +150,15 @@ def run_train(args) -> int:
 
 
 def run_runs(args) -> int:
-    from cft import runs
+    from cft.train import runs
 
     if args.stop:
-        print(runs.stop_message(args.stop))
+        print(f"Stopping `{args.stop}`: it saves a checkpoint and its adapter, then exits." if runs.stop(args.stop)
+              else f"`{args.stop}` is not running.")
         return 0
     if args.resume:
-        print(runs.resume_message(args.resume))
+        started = runs.resume(args.resume)
+        print(f"Resumed `{args.resume}` from its last checkpoint (pid {started['pid']}).")
         return 0 if args.detach else follow([args.resume])
     if args.delete:
         runs.delete(args.delete)
@@ -164,7 +167,9 @@ def run_runs(args) -> int:
     if args.export_merged:
         if not args.out:
             raise UserError("--export-merged needs --out DIR")
-        out = runs.export_merged(args.export_merged, args.out, push_to_hub=args.push_to_hub, token=args.token)
+        from cft.train.export import export_merged
+
+        out = export_merged(args.export_merged, args.out, push_to_hub=args.push_to_hub, token=args.token)
         print(f"merged model saved to {out}" + (f" and pushed to {args.push_to_hub}" if args.push_to_hub else ""))
         return 0
     if args.show:

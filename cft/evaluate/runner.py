@@ -1,0 +1,134 @@
+"""Running an eval: a model (base, or base + a run's adapter) on a benchmark, in the paper's setting.
+
+The paper's setting is zero-shot, greedy, its system prompt ("Please reason step by step, and put your final
+answer within \\boxed{}."), max_new_tokens 1024. Generation is batched with left padding (cft.models.generate);
+grading is cft.grading (math-verify in a process pool with a per-item timeout).
+
+An eval directory ``evals/<name>/`` is also a job directory (cft.jobs): ``config.json`` (the EvalConfig),
+``status.json``, ``progress.json``, ``train.log``, plus
+
+- ``results.jsonl``: one line per problem, appended batch by batch as the eval goes, so a killed eval loses at
+  most one batch. Resuming skips every id already in it, so a problem is never generated twice.
+- ``summary.json``: accuracy with a 95% Wilson interval, counts, time, model, adapter, benchmark.
+
+Run in the background with :func:`cft.evaluate.job.launch` (``python -m cft.evaluate --config evals/<name>/config.json``) or in
+the foreground with :func:`run_eval` (the CLI wraps it in a tqdm bar).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from cft import jobs
+from cft.errors import UserError
+from cft.evaluate.config import IDENTITY_FIELDS, EvalConfig, eval_dir, resolve_adapter
+from cft.evaluate.results import append_rows, read_results, read_summary, summarize
+
+
+def prepare_dir(config: EvalConfig) -> jobs.JobDir:
+    """Create or re-open the eval dir; refuse to resume into a dir that measured something else."""
+    job = jobs.JobDir(eval_dir(config.name))
+    existing = job.config()
+    if existing:
+        diffs = [k for k in IDENTITY_FIELDS if existing.get(k, getattr(EvalConfig, k, None)) != getattr(config, k)]
+        if diffs:
+            fields_ = ", ".join(f"{k}: {existing.get(k)!r} -> {getattr(config, k)!r}" for k in diffs)
+            raise UserError(
+                f"eval {config.name!r} already exists with a different setup ({fields_}); "
+                f"choose another --name or delete {job.path}"
+            )
+    job.write_config(config.to_dict())
+    return job
+
+
+def load(config: EvalConfig):
+    """(model, tokenizer) of the config: the model, with the adapter on its base when there is one."""
+    from cft.models import load_model
+
+    adapter = resolve_adapter(config.adapter)
+    return load_model(config.model, adapter=adapter) if adapter else load_model(config.model or "embedded")
+
+
+def run_items(config: EvalConfig, items_of: Callable[[], list], prompt_of: Callable, rows_of: Callable, *,
+              progress: Callable[[int, int, int], None] | None = None, stop_after: int | None = None,
+              model_and_tokenizer=None) -> tuple[dict, list[dict]]:
+    """The resumable loop every kind of eval shares; returns the summary (not yet written) and every result row.
+
+    ``items_of()`` lists the items (each with an ``id``), ``prompt_of(tokenizer, item)`` renders one, and
+    ``rows_of(batch, outputs)`` grades a batch into result rows (each with ``correct``). Items already in
+    results.jsonl are skipped; each batch is appended before the next starts (resume granularity).
+    ``progress(done, total, correct)`` is called after each batch; ``stop_after`` stops after that many new items.
+    """
+    from cft.models import generate
+
+    job = prepare_dir(config)
+    results_path = job.path / "results.jsonl"
+    started = time.time()
+    items = items_of()
+    wanted = {str(item.id) for item in items}
+    done_rows = [r for r in read_results(results_path) if str(r.get("id")) in wanted]
+    done_ids = {str(r["id"]) for r in done_rows}
+    todo = [item for item in items if str(item.id) not in done_ids]
+    if stop_after is not None:
+        todo = todo[: max(0, stop_after)]
+    total, done = len(items), len(done_rows)
+    correct = sum(1 for r in done_rows if r.get("correct"))
+    previous_seconds = float((read_summary(config.name) or {}).get("seconds", 0.0))
+
+    def report() -> None:
+        job.write_progress(done, total, correct=correct)
+        if progress is not None:
+            progress(done, total, correct)
+
+    report()
+    if todo:
+        model, tokenizer = model_and_tokenizer or load(config)
+        temperature = 0.0 if config.greedy else config.temperature
+        chunk = max(1, config.batch_size)
+        for start in range(0, len(todo), chunk):
+            batch = todo[start:start + chunk]
+            outputs = generate(model, tokenizer, [prompt_of(tokenizer, item) for item in batch],
+                               max_new_tokens=config.max_new_tokens, temperature=temperature, top_p=config.top_p,
+                               batch_size=config.batch_size, seed=config.seed)
+            rows = rows_of(batch, outputs)
+            append_rows(results_path, rows)
+            done += len(rows)
+            correct += sum(r["correct"] for r in rows)
+            report()
+    rows = [r for r in read_results(results_path) if str(r.get("id")) in wanted]
+    seconds = previous_seconds + (time.time() - started)
+    return summarize(rows, total=total, seconds=seconds, config=config), rows
+
+
+def write_summary(config: EvalConfig, summary: dict) -> dict:
+    jobs.write_json_atomic(eval_dir(config.name) / "summary.json", summary)
+    return summary
+
+
+def run_eval(config: EvalConfig, *, progress: Callable[[int, int, int], None] | None = None,
+             stop_after: int | None = None, model_and_tokenizer=None) -> dict:
+    """Evaluate (or resume) ``config``; returns the summary, also written to summary.json.
+
+    ``progress(done, total, correct)`` is called after each batch. ``stop_after`` stops after that many new
+    problems (an interruption on purpose: the tests and the checkpoint sweep use it). ``model_and_tokenizer``
+    lets a caller that already holds the model skip loading it again.
+    """
+    from cft.data.benchmarks import load_benchmark
+    from cft.grading import grade_many
+    from cft.prompts import eval_messages, render
+
+    def problems() -> list:
+        found = load_benchmark(config.benchmark, limit=config.limit, seed=config.seed)
+        if not found:
+            raise UserError(f"benchmark {config.benchmark!r} has no problems")
+        return found
+
+    def graded(batch, outputs) -> list[dict]:
+        grades = grade_many([(str(p.answer), out) for p, out in zip(batch, outputs)], timeout=config.grading_timeout)
+        return [{"id": p.id, "question": p.question, "reference": p.answer, "output": out, "extracted": g.extracted,
+                 "correct": bool(g.correct), "timed_out": bool(g.timed_out)} for p, out, g in zip(batch, outputs, grades)]
+
+    summary, _ = run_items(config, problems, lambda tokenizer, p: render(tokenizer, eval_messages(p.question)), graded,
+                           progress=progress, stop_after=stop_after, model_and_tokenizer=model_and_tokenizer)
+    return write_summary(config, summary)

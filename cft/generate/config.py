@@ -1,0 +1,73 @@
+"""The generation job's config: questions, student, target dataset, teacher. Saved as jobs/<id>/config.json."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cft.config import JobConfig
+from cft.errors import UserError
+from cft.prompts import TEACHER_TEMPERATURE, TEACHER_TOP_P
+
+TEACHERS = ("verifier", "openai")
+JOB_PREFIX = "generate-"
+DATASET_SOURCE_PREFIX = "dataset:"
+
+
+@dataclass
+class GenerateConfig(JobConfig):
+    """Everything a generation job needs; serialized as the job's config.json (never holds an API key)."""
+
+    what = "generate config"
+
+    # questions
+    source: str = "gsm8k_train"  # a benchmark name, "dataset:<name>", or a path to a .jsonl file
+    n_questions: int = 20
+    seed: int = 0
+    # student
+    student_model: str = "embedded"  # "embedded" | a local model dir | a Hub id (online only)
+    student_adapter: str | None = None  # a PEFT adapter dir trained by this app
+    samples_per_question: int = 2
+    temperature: float = 0.7  # > 0: the point is varied, often wrong, responses
+    top_p: float = 0.95
+    max_new_tokens: int = 512
+    batch_size: int = 16
+    # where the samples go
+    dataset: str = "generated"
+    # teacher
+    teacher: str = "verifier"  # "verifier" | "openai"
+    base_url: str = ""
+    model: str = ""
+    teacher_temperature: float = TEACHER_TEMPERATURE
+    teacher_top_p: float = TEACHER_TOP_P
+    teacher_max_tokens: int = 1024
+    concurrency: int = 8
+    timeout: float = 120.0
+    max_retries: int = 5
+    retry_backoff: float = 1.0  # seconds; doubled on each retry, with jitter
+    prices: dict | None = None  # {model: {"input": USD/1M, "output": USD/1M}}; None: the saved table
+
+    def validate(self) -> "GenerateConfig":
+        def need(ok: bool, name: str, expected: str) -> None:
+            if not ok:
+                raise UserError(f"generate config field {name!r}: expected {expected}, got {getattr(self, name)!r}")
+
+        need(bool(str(self.source).strip()), "source", "a benchmark name, dataset:<name> or a .jsonl path")
+        need(int(self.n_questions) >= 1, "n_questions", "at least 1")
+        need(int(self.samples_per_question) >= 1, "samples_per_question", "at least 1")
+        need(float(self.temperature) >= 0, "temperature", "a number >= 0")
+        need(0 < float(self.top_p) <= 1, "top_p", "a number in (0, 1]")
+        need(int(self.max_new_tokens) >= 1, "max_new_tokens", "at least 1")
+        need(int(self.batch_size) >= 1, "batch_size", "at least 1")
+        need(bool(str(self.dataset).strip()), "dataset", "a dataset name")
+        need(self.teacher in TEACHERS, "teacher", f"one of {TEACHERS}")
+        if self.teacher == "openai":
+            need(bool(self.base_url), "base_url", "an OpenAI-compatible endpoint URL (e.g. http://127.0.0.1:8080/v1)")
+            need(bool(self.model), "model", "the teacher model name")
+            need(int(self.concurrency) >= 1, "concurrency", "at least 1")
+            need(float(self.timeout) > 0, "timeout", "seconds > 0")
+            need(int(self.max_retries) >= 0, "max_retries", "0 or more")
+        if self.prices is not None:
+            from cft.generate.pricing import validate_prices
+
+            self.prices = validate_prices(self.prices)
+        return self

@@ -1,0 +1,108 @@
+"""The training run's config: the data, LoRA, the optimisation, evaluation and checkpoints. Saved as
+runs/<name>/config.json; the UI form, the CLI and the tests all build it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cft.config import JobConfig
+from cft.errors import UserError
+
+MODES = ("cft", "sft")
+SAMPLE_FILTERS = ("usable", "reviewed")  # usable: every non-discarded sample that has a critique
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
+DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+# Paired runs get the same number of optimizer steps. The SFT set has one example per question while the CFT set has
+# one per (question, response), so equal *epochs* would give SFT far fewer updates and it would lose by being
+# under-trained; equal steps (same batch size, so the same number of sequences seen) is the compute-matched comparison.
+PAIR_BUDGET_NOTE = (
+    "paired runs: equal max_steps (same batch and accumulation, so the same number of optimizer updates and "
+    "sequences); equal epochs would give the SFT run, with one example per question, far fewer updates"
+)
+
+
+@dataclass
+class TrainConfig(JobConfig):
+    """One training run. The UI form, the CLI and the tests all build this; it is saved as runs/<name>/config.json."""
+
+    what = "training config"
+
+    name: str = ""
+    dataset: str = ""
+    base_model: str = "embedded"
+    mode: str = "cft"
+    sample_filter: str = "usable"
+    limit: int = 0  # use at most this many samples (0: all), for quick experiments
+    # LoRA
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    target_modules: list[str] = field(default_factory=lambda: list(DEFAULT_TARGETS))
+    # optimisation
+    learning_rate: float = 2e-4
+    num_epochs: float = 1.0
+    max_steps: int = -1  # > 0 overrides num_epochs
+    per_device_batch_size: int = 4
+    grad_accum: int = 1
+    max_length: int = 1024
+    warmup_ratio: float = 0.1
+    scheduler: str = "cosine"
+    weight_decay: float = 0.0
+    # evaluation, logging, checkpoints
+    eval_fraction: float = 0.05
+    max_eval_examples: int = 64  # eval costs forward passes on every eval step: keep it bounded on CPU
+    eval_steps: int = 50
+    save_steps: int = 50
+    logging_steps: int = 5
+    seed: int = 42
+    precision: str = "auto"
+    gradient_checkpointing: bool = False
+    torch_threads: int = 0  # 0: one per physical core left free by other processes (auto_threads)
+    resume: bool = False
+    preset: str = ""
+    pair: str = ""  # shared id of a CFT/SFT pair launched together
+    budget: str = ""  # how the pair's budget was matched (see PAIR_BUDGET_NOTE)
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> "TrainConfig":
+        def bad(name: str, expected: str) -> UserError:
+            return UserError(f"training config field {name}={getattr(self, name)!r}: expected {expected}")
+
+        if not self.name:
+            raise bad("name", "a run name (letters, digits, '-', '_')")
+        from cft import workspace
+
+        workspace.check_name(self.name, "training config field name")
+        if not self.dataset:
+            raise bad("dataset", "the name of a dataset in the sample store")
+        if self.mode not in MODES:
+            raise bad("mode", " or ".join(MODES))
+        if self.sample_filter not in SAMPLE_FILTERS:
+            raise bad("sample_filter", " or ".join(SAMPLE_FILTERS))
+        if self.precision not in PRECISIONS:
+            raise bad("precision", ", ".join(PRECISIONS))
+        if self.scheduler not in SCHEDULERS:
+            raise bad("scheduler", ", ".join(SCHEDULERS))
+        for name in ("lora_r", "lora_alpha", "per_device_batch_size", "grad_accum", "logging_steps", "eval_steps", "save_steps"):
+            if int(getattr(self, name)) < 1:
+                raise bad(name, "an integer >= 1")
+        if self.max_length < 16:
+            raise bad("max_length", "at least 16 tokens")
+        if not 0 <= self.lora_dropout < 1:
+            raise bad("lora_dropout", "a number in [0, 1)")
+        if not 0 <= self.warmup_ratio < 1:
+            raise bad("warmup_ratio", "a number in [0, 1)")
+        if not 0 <= self.eval_fraction < 1:
+            raise bad("eval_fraction", "a number in [0, 1)")
+        if not self.learning_rate > 0:
+            raise bad("learning_rate", "a positive number")
+        if self.weight_decay < 0:
+            raise bad("weight_decay", "a number >= 0")
+        if self.max_steps <= 0 and not self.num_epochs > 0:
+            raise bad("num_epochs", "a positive number (or set max_steps > 0)")
+        if not self.target_modules:
+            raise bad("target_modules", "module names such as q_proj, v_proj (or all-linear)")
+        if self.limit < 0 or self.torch_threads < 0:
+            raise bad("limit" if self.limit < 0 else "torch_threads", "an integer >= 0")
+        return self

@@ -1,0 +1,221 @@
+"""The run registry: launch, list, stop, resume, read and delete training runs under ``workspace/runs/<name>/``.
+
+A run's state lives only in its directory (config.json, status.json, metrics.jsonl, train.log, checkpoints/,
+adapter/), so the UI, the CLI and a second browser all see the same thing and a refreshed page re-attaches.
+Jobs are started with :func:`cft.jobs.spawn`: their own process session, output into train.log, never a pipe.
+
+With several GPUs visible the same config is launched through ``accelerate launch --num_processes N``
+(data parallel); only rank 0 writes status and metrics.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cft import jobs, workspace
+from cft.errors import UserError
+from cft.train import presets
+from cft.train.config import PAIR_BUDGET_NOTE, TrainConfig
+from cft.train.examples import build_examples, load_samples, steps_per_epoch
+
+
+def run_dir(name: str) -> Path:
+    """The directory of run ``name``; a name that would escape the runs directory is refused."""
+    return workspace.safe_child(workspace.runs_dir(), name, "run name")
+
+
+def job(name: str) -> jobs.JobDir:
+    return jobs.JobDir(run_dir(name))
+
+
+def _gpu_count() -> int:
+    try:
+        import torch
+
+        return torch.cuda.device_count()
+    except Exception:  # noqa: BLE001 - no torch / no driver: single process
+        return 0
+
+
+def train_argv(config_path: Path) -> list[str]:
+    n = _gpu_count()
+    if n > 1:
+        # Data parallel over every visible GPU; the Trainer inside needs no change (accelerate sets the env).
+        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(n),
+                "-m", "cft.train", "--config", str(config_path)]
+    return [sys.executable, "-m", "cft.train", "--config", str(config_path)]
+
+
+def _check_dataset(config: TrainConfig) -> None:
+    """Fail in the launcher, not minutes later in the job, when the dataset is missing or empty."""
+    if not load_samples(config):
+        raise UserError(f"dataset {config.dataset!r} has no samples passing the filter {config.sample_filter!r} "
+                        "(non-discarded with a critique, or reviewed only)")
+
+
+def launch(config: TrainConfig, *, check_dataset: bool = True) -> dict:
+    """Write runs/<name>/config.json and start the job. Refuses a name that exists unless ``config.resume``.
+
+    In demo mode (a public Space) the config is capped to the CPU preset's budget before anything is written.
+    """
+    config = presets.demo_cap(config.validate()).validate()
+    d = job(config.name)
+    if d.exists() and not config.resume:
+        raise UserError(f"run {config.name!r} already exists: pick another name, resume it, or delete it first")
+    if config.resume:
+        state = d.status().get("state")
+        if state in jobs.ACTIVE:
+            raise UserError(f"run {config.name!r} is {state}; stop it before resuming")
+    if check_dataset:
+        _check_dataset(config)
+    d.path.mkdir(parents=True, exist_ok=True)
+    d.write_config(config.to_dict())
+    if config.resume:
+        with open(d.log_path, "a") as log:
+            log.write(f"\n===== resume requested at {time.strftime('%Y-%m-%d %H:%M:%S')} =====\n")
+    pid = jobs.spawn(train_argv(d.config_path), d)
+    return {"name": config.name, "pid": pid, "mode": config.mode, "path": str(d.path)}
+
+
+def pair_configs(config: TrainConfig) -> tuple[TrainConfig, TrainConfig]:
+    """The CFT run and its SFT baseline: identical hyperparameters, the same questions, the same max_steps."""
+    base = config.name
+    pair = f"{base}-{uuid.uuid4().hex[:6]}"
+    max_steps = config.max_steps
+    if max_steps <= 0:
+        # Convert epochs over the CFT set into steps, so both runs get the same number of updates.
+        from cft import models
+
+        tokenizer = models.load_tokenizer(config.base_model)
+        data = build_examples(config.replace(mode="cft"), tokenizer, load_samples(config))
+        max_steps = max(1, math.ceil(steps_per_epoch(len(data.train), config, max(1, _gpu_count())) * config.num_epochs))
+    common = dict(pair=pair, max_steps=max_steps, budget=PAIR_BUDGET_NOTE)
+    if config.torch_threads == 0 and _gpu_count() == 0:
+        # The two jobs run side by side on the CPU: split the cores instead of oversubscribing them.
+        from cft.train.hardware import physical_cores
+
+        common["torch_threads"] = max(1, physical_cores() // 2)
+    return (config.replace(name=f"{base}-cft", mode="cft", **common),
+            config.replace(name=f"{base}-sft", mode="sft", **common))
+
+
+def launch_pair(config: TrainConfig) -> list[dict]:
+    cft_cfg, sft_cfg = pair_configs(config.validate())
+    for cfg in (cft_cfg, sft_cfg):  # refuse before starting either
+        if job(cfg.name).exists():
+            raise UserError(f"run {cfg.name!r} already exists: pick another name for the pair")
+    _check_dataset(cft_cfg)
+    return [launch(cft_cfg, check_dataset=False), launch(sft_cfg, check_dataset=False)]
+
+
+def get(name: str) -> dict:
+    """Everything the UI shows about one run."""
+    d = job(name)
+    if not d.exists():
+        raise UserError(f"run {name!r} not found in {workspace.runs_dir()}")
+    config = d.config()
+    status = d.status()
+    progress = d.progress()
+    metrics = d.metrics()
+    train_points = [m for m in metrics if m.get("loss") is not None]
+    eval_points = [m for m in metrics if m.get("eval_loss") is not None]
+    speeds = [m["tokens_per_s"] for m in train_points if m.get("tokens_per_s")]
+    adapter = d.path / "adapter"
+    return {
+        "name": name,
+        "mode": config.get("mode", ""),
+        "status": status.get("state", "unknown"),
+        "base_model": config.get("base_model", ""),
+        "dataset": config.get("dataset", ""),
+        "pair": config.get("pair", ""),
+        "adapter_path": str(adapter) if (adapter / "adapter_config.json").exists() else None,
+        "step": progress.get("done", 0),
+        "max_steps": progress.get("total") or status.get("max_steps") or 0,
+        "eta": progress.get("eta") if status.get("state") == "running" else None,
+        "tokens_per_s": speeds[-1] if speeds else None,
+        "final_loss": train_points[-1]["loss"] if train_points else None,
+        "eval_loss": eval_points[-1]["eval_loss"] if eval_points else None,
+        "error": status.get("error"),
+        "pid": status.get("pid"),
+        "started_at": status.get("started_at"),
+        "path": str(d.path),
+    }
+
+
+def list_runs() -> list[dict]:
+    """Every run, newest first."""
+    out = []
+    for path in workspace.runs_dir().iterdir():
+        if path.is_dir() and not path.name.startswith(".") and jobs.JobDir(path).exists():
+            out.append(get(path.name))
+    out.sort(key=lambda r: r.get("started_at") or 0, reverse=True)
+    return out
+
+
+def metrics(name: str) -> list[dict]:
+    return job(name).metrics()
+
+
+def log_tail(name: str, n: int = 60) -> str:
+    return job(name).log_tail(n)
+
+
+def config_of(name: str) -> TrainConfig:
+    d = job(name)
+    if not d.config_path.exists():
+        raise UserError(f"run {name!r} not found in {workspace.runs_dir()}")
+    return TrainConfig.from_json(d.config_path)
+
+
+def stop(name: str) -> bool:
+    """Ask a running job to stop (SIGTERM to its process group): it saves a checkpoint and the adapter, then exits."""
+    return jobs.stop(job(name))
+
+
+def resume(name: str) -> dict:
+    """Continue a stopped or failed run from its last checkpoint (from the start if it has none)."""
+    state = job(name).status().get("state")
+    if state == "completed":
+        raise UserError(f"run {name!r} already completed; launch a new run to train further")
+    return launch(config_of(name).replace(resume=True), check_dataset=False)
+
+
+def wait(name: str, timeout: float = 600) -> dict:
+    return jobs.wait(job(name), timeout=timeout)
+
+
+def delete(name: str) -> None:
+    d = job(name)
+    if not d.exists():
+        raise UserError(f"run {name!r} not found")
+    if d.status().get("state") in jobs.ACTIVE:
+        raise UserError(f"run {name!r} is still running; stop it first")
+    shutil.rmtree(d.path)
+
+
+def summary_rows(runs: list[dict] | None = None) -> list[list[Any]]:
+    """The runs table: name, mode, status, progress, ETA, tokens/s, final loss, eval loss."""
+    rows = []
+    for r in runs if runs is not None else list_runs():
+        progress = f"{r['step']}/{r['max_steps']}" if r["max_steps"] else str(r["step"] or "")
+        rows.append([
+            r["name"], r["mode"], r["status"], progress, jobs.format_eta(r["eta"]) if r["eta"] is not None else "",
+            round(r["tokens_per_s"], 1) if r["tokens_per_s"] else None,
+            round(r["final_loss"], 4) if r["final_loss"] is not None else None,
+            round(r["eval_loss"], 4) if r["eval_loss"] is not None else None,
+        ])
+    return rows
+
+
+SUMMARY_HEADERS = ["name", "mode", "status", "progress", "ETA", "tokens/s", "final loss", "eval loss"]
+
+
+def pair_budget_text(config: TrainConfig) -> str:
+    """How a pair's budget was matched, for the launch messages of the CLI and the Train tab."""
+    return f"both for {config.max_steps} steps (equal optimizer updates)"

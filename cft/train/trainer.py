@@ -1,0 +1,129 @@
+"""The Trainer subclass and its loss, and the pieces it is built from: training arguments, the LoRA model, the base.
+
+Only the spawned training job imports this module, so torch is imported at the top.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from transformers import Trainer, TrainingArguments
+
+from cft.errors import UserError
+from cft.train.config import TrainConfig
+from cft.train.examples import IGNORE
+from cft.train.hardware import resolve_precision
+
+
+class TargetOnlyTrainer(Trainer):
+    """Trainer whose loss projects only target positions onto the vocabulary.
+
+    Same loss as the model's own (token-mean over the whole accumulated batch, ``num_items_in_batch``), but the
+    lm_head and the fp32 softmax skip the prompt. Models whose forward lacks ``logits_to_keep`` use the stock path.
+    """
+
+    loss_is_scaled_for_ga = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from transformers.trainer_utils import unwrap_peft_model
+
+        inner = unwrap_peft_model(self.accelerator.unwrap_model(self.model))
+        self._keep_supported = "logits_to_keep" in inspect.signature(inner.forward).parameters
+        # Always count target tokens across the accumulated batch so the loss is normalised the same way
+        # whichever path computes it.
+        self.model_accepts_loss_kwargs = True
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        labels = inputs["labels"]
+        shifted = labels[:, 1:]
+        keep = torch.zeros_like(labels, dtype=torch.bool)
+        keep[:, :-1] = shifted.ne(IGNORE)
+        if num_items_in_batch is None:
+            num_items_in_batch = keep.sum()
+        if self._keep_supported:
+            outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                            logits_to_keep=keep, use_cache=False)
+            logits = outputs.logits  # (number of target tokens, vocab)
+            targets = shifted[shifted.ne(IGNORE)]
+        else:
+            outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False)
+            logits = outputs.logits[:, :-1].reshape(-1, outputs.logits.shape[-1])
+            targets = shifted.reshape(-1)
+        loss = F.cross_entropy(logits.float(), targets.to(logits.device), ignore_index=IGNORE, reduction="sum")
+        loss = loss / num_items_in_batch
+        if self.args.average_tokens_across_devices and self.accelerator.num_processes > 1:
+            # num_items_in_batch was summed over processes and DDP averages gradients: undo the average.
+            loss = loss * self.accelerator.num_processes
+        return (loss, outputs) if return_outputs else loss
+
+
+def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, **extra: Any):
+    precision = resolve_precision(config)
+    cuda = torch.cuda.is_available()
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=config.per_device_batch_size,
+        per_device_eval_batch_size=config.per_device_batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.num_epochs,
+        max_steps=config.max_steps if config.max_steps > 0 else -1,
+        lr_scheduler_type=config.scheduler,
+        warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=config.eval_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=3,
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        activation_checkpointing=config.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
+        train_sampling_strategy="group_by_length",
+        report_to="none",
+        disable_tqdm=True,  # the log is a file: progress bars would fill it with carriage returns
+        remove_unused_columns=False,
+        dataloader_num_workers=0,  # collation is cheap; worker processes only add start-up time and memory
+        dataloader_pin_memory=cuda,
+        include_num_input_tokens_seen="non_padding",
+        prediction_loss_only=True,
+        use_cpu=not cuda,
+        ddp_find_unused_parameters=False,
+        **extra,
+    )
+
+
+def lora_model(model, config: TrainConfig):
+    from peft import LoraConfig, get_peft_model
+
+    targets: Any = config.target_modules
+    if targets == ["all-linear"]:
+        targets = "all-linear"
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules=targets, task_type="CAUSAL_LM")
+    try:
+        return get_peft_model(model, lora)
+    except ValueError as exc:
+        raise UserError(f"training config field target_modules={config.target_modules!r}: {exc}") from exc
+
+
+def load_base(config: TrainConfig):
+    """(model, tokenizer) for training: fp32 weights on CPU (autocast handles bf16), bf16 weights on a bf16 GPU."""
+    from cft import models
+
+    precision = resolve_precision(config)
+    dtype = torch.bfloat16 if precision == "bf16" and torch.cuda.is_available() else torch.float32
+    model, tokenizer = models.load_model(config.base_model, dtype=dtype, device="cpu")
+    tokenizer.padding_side = "right"
+    model.config.use_cache = False
+    return model, tokenizer

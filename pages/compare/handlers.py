@@ -1,0 +1,124 @@
+"""The Compare tab's callbacks: widget values in, widget values out (a UserError becomes the tab's error toast)."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import gradio as gr
+
+from cft import jobs, models
+from cft.errors import UserError
+from cft.evaluate import arena, problems, votes
+from cft.evaluate.config import EvalConfig, SelectConfig, eval_dir
+from cft.evaluate.critic import CriticConfig
+from cft.evaluate.job import launch, launch_selection
+from cft.evaluate.selection import runs_with_checkpoints
+from pages.compare import view
+from pages.render import inert_markdown
+
+
+# -- picking a problem: (benchmark, id, question, reference) -------------------------------------------------------
+def _problem_fields(p: dict):
+    return p["benchmark"] or gr.update(), p["id"], p["question"], p["reference"]
+
+
+def open_problem(benchmark: str, pid: str):
+    return _problem_fields(problems.problem_by_id(benchmark, pid))
+
+
+def random_problem(benchmark: str):
+    return _problem_fields(problems.random_problem(benchmark))
+
+
+def disagreement(eval_a: str, eval_b: str):
+    return _problem_fields(problems.disagreement_problem(eval_a, eval_b))
+
+
+def open_row(cand: str, base: str, evt: gr.SelectData):
+    """A fixed/broke row clicked: its problem, the baseline's model in slot A and the CFT model in slot B."""
+    row = evt.row_value
+    return (*_problem_fields(problems.problem_from_eval(cand, row[0])),
+            view.eval_models(base) or gr.update(), view.eval_models(cand) or gr.update())
+
+
+# -- side by side and votes ----------------------------------------------------------------------------------------
+def side_by_side_view(label_a: str, label_b: str, label_c: str, benchmark: str, pid: str, question: str,
+                      reference: str, max_new_tokens: int = 512, cache: arena.ModelCache | None = None
+                      ) -> Iterator[tuple]:
+    """:func:`cft.evaluate.arena.side_by_side` shaped for the tab: per slot (header, answer markdown, mark markdown),
+    then the state the votes need (labels, problem, answers). Empty slots stay empty."""
+    chosen = [label_a, label_b, label_c]
+    slots = [i for i, lab in enumerate(chosen) if lab]
+    problem = {"benchmark": benchmark or "", "id": str(pid or ""), "question": question or "", "reference": reference or ""}
+    if problem["id"]:
+        # The question box may have been edited after picking: then it is a typed problem, not benchmark/id.
+        try:
+            if problems.problem_by_id(problem["benchmark"], problem["id"])["question"] != question:
+                problem["benchmark"], problem["id"] = "", ""
+        except UserError:
+            problem["benchmark"], problem["id"] = "", ""
+    elif problem["benchmark"] and not problem["id"]:
+        problem["benchmark"] = ""
+    labels = [chosen[i] for i in slots]
+    n = arena.MAX_MODELS
+    for step in arena.side_by_side(labels, question, reference, max_new_tokens=max_new_tokens, cache=cache):
+        headers, answers, marks, raw = [""] * n, [""] * n, [""] * n, [""] * n
+        for j, i in enumerate(slots):
+            headers[i] = view.slot_header(i, chosen[i])
+            answers[i] = inert_markdown(step["answers"][j]) or "…"
+            marks[i] = view.mark_markdown(step["results"][j]) if step["finished"][j] else "*generating…*"
+            raw[i] = step["answers"][j]
+        yield (*headers, *answers, *marks, list(chosen), problem, raw)
+
+
+def voter(vote: str):
+    """The callback of one vote button: the models, the problem and the answers shown."""
+    def cast(labels: list, problem: dict, answers: list) -> str:
+        return f"Recorded **{vote}** ({view.vote_summary()})" if votes.record_vote(vote, labels, problem, answers) else ""
+
+    return cast
+
+
+# -- lists and tables ----------------------------------------------------------------------------------------------
+def choices():
+    """Fresh choices for every dropdown that lists models, evals or runs."""
+    labels = view.model_labels()
+    evals = view.eval_names()
+    return (gr.update(choices=labels), gr.update(choices=[""] + labels), gr.update(choices=[""] + labels),
+            gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals),
+            gr.update(choices=labels), gr.update(choices=runs_with_checkpoints()))
+
+
+def tables():
+    return view.aggregate_table(), view.critic_table()
+
+
+# -- eval jobs -----------------------------------------------------------------------------------------------------
+def start_eval(model_label: str, benchmark: str, limit: int | None, max_new_tokens: int, batch_size: int,
+               name: str = "", critic: bool = False) -> str:
+    """Launch a background eval (or critic eval) of a dropdown model; returns a status line."""
+    spec, adapter = models.resolve_label(model_label)
+    kwargs = dict(name=(name or "").strip(), model=spec if not adapter else None, adapter=adapter, benchmark=benchmark,
+                  limit=int(limit) if limit else None, max_new_tokens=int(max_new_tokens), batch_size=int(batch_size))
+    if critic:
+        kwargs["benchmark"] = benchmark if benchmark.startswith("dataset:") else "champ"
+    config = (CriticConfig if critic else EvalConfig)(**kwargs)
+    launch(config)
+    return f"Started eval **{config.name}** ({model_label} on {config.benchmark}, {config.limit or 'all'} problems)."
+
+
+def stop_eval(name: str) -> str:
+    if not name:
+        raise UserError("pick an eval to stop")
+    ok = jobs.stop(eval_dir(name))
+    return f"Stopping **{name}**; run it again to resume." if ok else f"**{name}** is not running."
+
+
+def start_selection(run: str, benchmark: str, limit: int | None, max_new_tokens: int, batch_size: int) -> str:
+    """Evaluate every checkpoint of ``run`` in the background and mark the best (paper: MATH-500)."""
+    if not run:
+        raise UserError("run: pick a run that has checkpoints")
+    config = SelectConfig(run=run, benchmark=benchmark or "math500", limit=int(limit) if limit else None,
+                          max_new_tokens=int(max_new_tokens), batch_size=int(batch_size))
+    launch_selection(config)
+    return f"Started checkpoint selection **{config.name}**: every checkpoint of {run} on {config.benchmark}."

@@ -1,0 +1,58 @@
+"""The Generate tab's callbacks: widget values in, widget values out (a UserError becomes the tab's error toast)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from cft import jobs
+from cft.errors import UserError
+from cft.generate import job as generation
+from cft.generate.pricing import prices_path, save_prices
+from pages.generate.form import FORM_FIELDS, config_from_form, parse_prices_text
+from pages.generate.view import job_view
+
+
+def launch_from_form(values: dict, api_key: str | None = None) -> str:
+    job = generation.launch(config_from_form(values), api_key or None)
+    return f"Launched job `{job.name}`."
+
+
+def launch(api_key: str | None, *values) -> str:
+    """The Launch button: the API key, then the form's values in FORM_FIELDS order."""
+    return launch_from_form(dict(zip(FORM_FIELDS, values)), api_key)
+
+
+def stop_job(job_id: str | None) -> str:
+    if not job_id:
+        raise UserError("no job selected")
+    return "Stopping…" if jobs.stop(generation.get_job(job_id)) else f"job {job_id} is not running"
+
+
+def resume_job(job_id: str | None, api_key: str | None = None) -> str:
+    if not job_id:
+        raise UserError("no job selected")
+    generation.relaunch(job_id, api_key or None)
+    return f"Resumed job `{job_id}`: it continues where it stopped."
+
+
+def connection_message(base_url: str, model: str, api_key: str | None, timeout: float = 30.0) -> str:
+    from cft.generate.teacher import test_connection
+
+    return test_connection(base_url, model, api_key or None, timeout=float(timeout or 30.0))
+
+
+def save_prices_text(text: str) -> str:
+    """Save a price table typed as JSON (the tab's editor); a message saying where."""
+    table = save_prices(parse_prices_text(text) or {})
+    return f"Saved {len(table)} price(s) to {prices_path()}."
+
+
+def teacher_changed(kind: str):
+    """The endpoint fields show only for an OpenAI-compatible teacher."""
+    return gr.update(visible=kind == "openai")
+
+
+def refresh(selected: str | None):
+    """The timer's tick: the job list, and the chosen (else the current) job re-read from its directory."""
+    view = job_view(selected)
+    return gr.update(choices=view["ids"], value=view["job_id"]), view["bar"], view["counts"], view["log"]

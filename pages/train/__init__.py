@@ -1,0 +1,75 @@
+"""Train tab: launch LoRA CFT runs and paired SFT baselines, watch their losses live, stop and resume them.
+
+``build()`` lays out the widgets and wires them; ``form`` holds the fields and form -> config, ``handlers`` the
+callbacks, ``view`` the dashboard. Every refresh reads the run directories, so a reloaded page re-attaches by itself.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from cft import demo
+from cft.train import runs
+from cft.train.presets import PRESETS
+from pages.common import train_cap_markdown, user_errors
+from pages.train import handlers
+from pages.train.form import FORM_FIELDS, PRESET_FIELDS, default_form, preset_values, widget
+
+
+def build() -> dict:
+    defaults = default_form("cpu-quick")
+    widgets: dict = {}
+    with gr.Row():
+        with gr.Column(scale=2):
+            if demo.is_demo():
+                gr.Markdown(train_cap_markdown(), elem_id="train-demo-cap")
+            preset = gr.Dropdown(demo.allowed_presets(list(PRESETS)), value="cpu-quick",
+                                 label="Preset (fills the fields below)")
+            with gr.Row():
+                for name in ("name", "dataset", "base_model"):
+                    widgets[name] = widget(name, defaults[name])
+            with gr.Row():
+                for name in ("sample_filter", "limit"):
+                    widgets[name] = widget(name, defaults[name])
+            with gr.Accordion("Hyperparameters", open=False):
+                rest = [f for f in FORM_FIELDS if f not in widgets]
+                for start in range(0, len(rest), 4):
+                    with gr.Row():
+                        for name in rest[start:start + 4]:
+                            widgets[name] = widget(name, defaults[name])
+            with gr.Row():
+                launch_cft = gr.Button("Launch CFT", variant="primary")
+                launch_sft = gr.Button("Launch SFT")
+                launch_both = gr.Button("Launch both (CFT + paired SFT)")
+            message = gr.Markdown(elem_id="train-message")
+        with gr.Column(scale=3):
+            table = gr.Dataframe(headers=runs.SUMMARY_HEADERS, value=runs.summary_rows(), interactive=False,
+                                 label="Runs", elem_id="train-runs")
+            with gr.Row():
+                # Custom values allowed: runs appear after the page was built, and an API caller may name any run.
+                compare = gr.Dropdown([], multiselect=True, label="Runs to plot (default: running ones)", scale=3,
+                                      allow_custom_value=True)
+                smoothing = gr.Slider(0, 0.99, value=0.6, step=0.01, label="Smoothing (EMA)", scale=2)
+                log_y = gr.Checkbox(value=False, label="Log scale", scale=1)
+            plot = gr.Plot(label="Loss")
+            with gr.Row():
+                current = gr.Dropdown([], label="Run", scale=3, allow_custom_value=True)
+                stop = gr.Button("Stop", variant="stop", scale=1)
+                resume = gr.Button("Resume", scale=1)
+            log = gr.Textbox(label="Log tail", lines=14, max_lines=14, autoscroll=True, elem_id="train-log")
+    form = [widgets[f] for f in FORM_FIELDS]
+
+    preset.change(preset_values, inputs=preset, outputs=[widgets[f] for f in PRESET_FIELDS], api_name="preset_values")
+    for button, kind in ((launch_cft, "cft"), (launch_sft, "sft"), (launch_both, "both")):
+        button.click(user_errors(handlers.launcher(kind)), inputs=[preset, *form], outputs=message,
+                     api_name=f"launch_{kind}")
+    stop.click(user_errors(handlers.stop_message), inputs=current, outputs=message, api_name="stop_run")
+    resume.click(user_errors(handlers.resume_message), inputs=current, outputs=message, api_name="resume_run")
+
+    outputs = [table, compare, plot, current, log]
+    inputs = [compare, smoothing, log_y, current]
+    timer = gr.Timer(2.0)
+    timer.tick(handlers.refresh, inputs=inputs, outputs=outputs, show_progress="hidden", api_name="refresh_runs")
+    for control in (compare, smoothing, log_y, current):
+        control.input(handlers.refresh, inputs=inputs, outputs=outputs, show_progress="hidden", api_visibility="private")
+    return {"form": widgets, "table": table, "plot": plot, "timer": timer, "log": log}

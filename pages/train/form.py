@@ -1,0 +1,82 @@
+"""The Train tab's form: its fields and widgets, what a preset fills in, and form values -> a TrainConfig."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import gradio as gr
+
+from cft.train.config import PRECISIONS, SAMPLE_FILTERS, SCHEDULERS, TrainConfig
+from cft.train.presets import preset_config
+
+# The order of the fields in the form (and of its launch endpoints' arguments, after the preset).
+FORM_FIELDS = [
+    "name", "dataset", "base_model", "sample_filter", "limit", "lora_r", "lora_alpha", "lora_dropout",
+    "target_modules", "learning_rate", "num_epochs", "max_steps", "per_device_batch_size", "grad_accum",
+    "max_length", "warmup_ratio", "scheduler", "weight_decay", "eval_fraction", "eval_steps", "save_steps",
+    "logging_steps", "seed", "precision", "gradient_checkpointing",
+]
+# The form fields a preset fills (name, dataset, base model and sample filter are the user's, kept as typed).
+PRESET_FIELDS = ["lora_r", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "num_epochs", "max_steps",
+                 "per_device_batch_size", "grad_accum", "max_length", "warmup_ratio", "scheduler", "weight_decay",
+                 "eval_fraction", "eval_steps", "save_steps", "logging_steps", "seed", "precision",
+                 "gradient_checkpointing"]
+_INT = {"limit", "lora_r", "lora_alpha", "max_steps", "per_device_batch_size", "grad_accum", "max_length",
+        "eval_steps", "save_steps", "logging_steps", "seed"}
+_LABELS = {"per_device_batch_size": "batch size (per device)", "grad_accum": "gradient accumulation",
+           "limit": "sample limit (0 = all)", "max_steps": "max steps (-1 = use epochs)",
+           "sample_filter": "samples (usable = non-discarded with a critique)"}
+
+
+def _dataset_names() -> list[str]:
+    try:
+        from cft.data.store import Store
+
+        return [d["name"] for d in Store().datasets()]
+    except Exception:  # noqa: BLE001 - an empty or missing store just offers no choices
+        return []
+
+
+def widget(name: str, value):
+    """The form widget for one TrainConfig field."""
+    label = _LABELS.get(name, name.replace("_", " "))
+    if name == "dataset":
+        names = _dataset_names()
+        return gr.Dropdown(names, value=names[0] if names else None, label=label, allow_custom_value=True)
+    if name == "sample_filter":
+        return gr.Radio(list(SAMPLE_FILTERS), value=value, label=label)
+    if name == "scheduler":
+        return gr.Dropdown(list(SCHEDULERS), value=value, label=label)
+    if name == "precision":
+        return gr.Dropdown(list(PRECISIONS), value=value, label=label)
+    if name == "gradient_checkpointing":
+        return gr.Checkbox(value=value, label=label)
+    if name in _INT:
+        return gr.Number(value=value, precision=0, label=label)
+    if isinstance(value, float):
+        return gr.Number(value=value, label=label)
+    return gr.Textbox(value=value, label=label)
+
+
+def form_value(config: TrainConfig, field_name: str) -> Any:
+    value = getattr(config, field_name)
+    return ", ".join(value) if field_name == "target_modules" else value
+
+
+def preset_values(preset: str) -> list[Any]:
+    """The values a preset puts into the form's hyperparameter fields, in PRESET_FIELDS order."""
+    config = preset_config(preset, name="x", dataset="x")
+    return [form_value(config, f) for f in PRESET_FIELDS]
+
+
+def default_form(preset: str = "cpu-quick") -> dict[str, Any]:
+    config = preset_config(preset, name=time.strftime("run-%m%d-%H%M"), dataset="")
+    return {f: form_value(config, f) for f in FORM_FIELDS}
+
+
+def config_from_form(values: dict[str, Any] | list, mode: str = "cft") -> TrainConfig:
+    """A config from the form (a dict by field name, or values in FORM_FIELDS order)."""
+    if not isinstance(values, dict):
+        values = dict(zip(FORM_FIELDS, values))
+    return TrainConfig.from_dict({**values, "mode": mode}, where="form").validate()

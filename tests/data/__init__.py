@@ -1,0 +1,1 @@
+"""Tests of ``cft.data``: samples, the store, formats, flags, benchmarks."""

@@ -1,0 +1,1 @@
+"""Tests of ``cft.evaluate``: evals, critic mode, checkpoint selection, the side-by-side arena."""

@@ -1,0 +1,1 @@
+"""Tests of ``cft.generate``: student sampling, teachers, the verifier critic, generation jobs."""

@@ -1,0 +1,168 @@
+"""Plain helpers shared by test files (fixtures live in conftest.py). Import them as ``from tests.helpers import ...``.
+
+- the app: :func:`launched_app` launches the real app on a free port (built inside the test, after the autouse
+  ``cft_home`` fixture moved CFT_HOME, so every test sees its own workspace);
+- training: a mini dataset of critique samples (:func:`put_mini_dataset`) and a tiny run config (:func:`tiny_config`);
+- evaluation: LoRA checkpoints trained to answer "7" then "8" (:func:`train_adapter_checkpoints`), installed as a
+  run (:func:`install_run`), and a benchmark whose answers are all 7 (:func:`sevens_benchmark`);
+- :func:`wait_for`, polling a condition with a deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def launched_app(**overrides):
+    """``build_app()`` launched with ``launch_kwargs()`` on a free port; yields the URL, closes on exit."""
+    import app as app_module
+
+    demo = app_module.build_app()
+    kwargs = {**app_module.launch_kwargs(), **overrides}
+    demo.queue().launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **kwargs
+    )
+    try:
+        yield demo.local_url.rstrip("/") + "/"
+    finally:
+        demo.close()
+
+
+def wait_for(predicate, timeout: float = 120, poll: float = 0.2, what: str = "condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+# ----------------------------------------------------------------------------------------------- training
+
+QUESTIONS = {
+    "What is 2 + 3?": ("2 + 3 = 5. The answer is 5.", "5"),
+    "What is 4 times 6?": ("4 * 6 = 24, so the answer is 24.", "24"),
+    "What is 10 minus 7?": (None, "3"),  # no reference solution: SFT uses a response judged right
+    "What is half of 18?": (None, "9"),  # no reference and no right response: not in the SFT set
+}
+
+
+def mini_samples(dataset: str = "mini") -> list:
+    from cft.data.samples import Sample
+
+    out = []
+    for qi, (question, (solution, answer)) in enumerate(QUESTIONS.items()):
+        wrong = str(int(answer) + 1)
+        responses = [(f"I think it is {wrong}.", f"The student is off by one; the result is {answer}.", "wrong"),
+                     (f"Computing step by step gives {wrong}.", f"The arithmetic is wrong, it should be {answer}.", "wrong")]
+        if qi != 3:
+            responses.append((f"Carefully: the answer is {answer}.", "Each step is correct.", "right"))
+        for ri, (response, critique, verdict) in enumerate(responses):
+            out.append(Sample(question=question, response=response,
+                              critique=f"{critique}\n\nConclusion: {verdict} [END]", verdict=verdict,
+                              dataset=dataset, key=f"q{qi}r{ri}", reference_answer=answer,
+                              reference_solution=solution, status="pending"))
+    out.append(Sample(question="What is 1 + 1?", response="2", critique="", dataset=dataset, key="uncritiqued",
+                      status="uncritiqued"))
+    out.append(Sample(question="What is 1 + 2?", response="3", critique="Fine.\n\nConclusion: right [END]",
+                      verdict="right", dataset=dataset, key="discarded", status="discarded"))
+    return out
+
+
+def put_mini_dataset(dataset: str = "mini") -> list:
+    from cft.data.store import Store
+
+    samples = mini_samples(dataset)
+    Store().add_samples(dataset, samples)
+    return samples
+
+
+def tiny_config(model_dir, **overrides):
+    """A training config for the tiny random model: two steps, short sequences, one thread."""
+    from cft.train import TrainConfig
+
+    base = dict(name="run1", dataset="mini", base_model=str(model_dir), mode="cft", max_steps=2,
+                per_device_batch_size=2, max_length=160, logging_steps=1, eval_steps=1, save_steps=1,
+                eval_fraction=0.2, max_eval_examples=2, lora_r=4, lora_alpha=8, torch_threads=1)
+    base.update(overrides)
+    return TrainConfig(**base).validate()
+
+
+def train_steps(name: str) -> list[int]:
+    """The steps run ``name`` has logged a training loss for."""
+    from cft.train import runs
+
+    return [m["step"] for m in runs.metrics(name) if m.get("loss") is not None]
+
+
+# ----------------------------------------------------------------------------------------------- evaluation
+
+
+def train_adapter_checkpoints(base_dir: Path, out: Path, plan: list[tuple[str, str]], steps: int = 8) -> None:
+    """Train one LoRA adapter on ``base_dir`` in stages; after stage i save it to ``out/<name_i>``.
+
+    Each stage teaches the model to answer every question with the one token ``target`` (empty: no training,
+    the LoRA is the identity). A random 2-layer model learns one token in a few steps; the eval reads it back with
+    max_new_tokens=1.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    from cft.prompts import eval_messages, render
+
+    torch.manual_seed(0)
+    tok = AutoTokenizer.from_pretrained(base_dir)
+    model = get_peft_model(LlamaForCausalLM.from_pretrained(base_dir),
+                           LoraConfig(r=8, lora_alpha=32, target_modules="all-linear", lora_dropout=0.0))
+    prompt = tok(render(tok, eval_messages("What is 3 + 4?")), add_special_tokens=False)["input_ids"]
+    for name, target in plan:
+        if target:
+            t = tok(target, add_special_tokens=False)["input_ids"]
+            ids = torch.tensor([prompt + t])
+            labels = torch.tensor([[-100] * len(prompt) + t])
+            opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-2)
+            model.train()
+            for _ in range(steps):
+                model(input_ids=ids, labels=labels).loss.backward()
+                opt.step()
+                opt.zero_grad()
+            model.eval()
+        model.save_pretrained(out / name)
+
+
+def sevens_benchmark(path: Path, n: int = 4) -> Path:
+    with open(path, "w") as fh:
+        for i, q in enumerate(["What is 3 + 4?", "What is 10 - 3?", "How many days in a week?", "What is 14 / 2?",
+                               "What is 1 + 6?", "What is 2 + 5?"][:n]):
+            fh.write(json.dumps({"id": f"seven-{i}", "question": q, "answer": "7"}) + "\n")
+    return path
+
+
+def install_run(ckpts: Path, cft_home: Path, run: str = "cft-toy") -> Path:
+    run_dir = cft_home / "runs" / run
+    for name in ("checkpoint-10", "checkpoint-20"):
+        shutil.copytree(ckpts / name, run_dir / "checkpoints" / name)
+    shutil.copytree(ckpts / "checkpoint-20", run_dir / "adapter")
+    return run_dir

@@ -1,0 +1,1 @@
+"""Tests of ``cft.reproduce``: the whole loop at toy scale."""

@@ -1,0 +1,1 @@
+"""Tests of ``cft.train``: config, examples, training jobs, the run registry."""
