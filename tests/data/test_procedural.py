@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cft import procedural
+from cft.data import procedural
 from cft.grading import answers_match, extract_answer
 
 
