@@ -174,11 +174,15 @@ def default_dtype(device: str):
 
 
 def load_model(spec: str | os.PathLike | None = EMBEDDED, *, adapter: str | os.PathLike | None = None, dtype=None, device=None):
-    """Load (model, tokenizer). ``adapter`` is a PEFT adapter dir loaded on top of the base with peft."""
+    """Load (model, tokenizer). ``adapter`` is a PEFT adapter dir loaded on top of the base with peft, or the model
+    directory of a fully fine-tuned run (no adapter_config.json), which is loaded instead of the base."""
     import torch
     from transformers import AutoModelForCausalLM
 
     adapter_path = None
+    if adapter is not None and not (Path(adapter).expanduser() / "adapter_config.json").exists() \
+            and (Path(adapter).expanduser() / "config.json").exists():
+        spec, adapter = str(Path(adapter).expanduser()), None
     if adapter is not None:
         adapter_path = Path(adapter).expanduser()
         if not (adapter_path / "adapter_config.json").exists():
@@ -225,14 +229,14 @@ def list_models() -> list[dict]:
     }]
     runs = workspace.runs_dir()
     for run in sorted(p for p in runs.iterdir() if p.is_dir()):
-        final = run / "adapter"
+        final = workspace.final_weights(run)
         candidates = []
-        if (final / "adapter_config.json").exists():
+        if workspace.holds_weights(final):
             candidates.append((f"run:{run.name}", final))
         candidates += [(f"run:{run.name}/{ck.name}", ck) for ck in workspace.checkpoints(run)]
         for label, path in candidates:
             try:
-                base = _adapter_base(path)
+                base = _adapter_base(path) if (path / "adapter_config.json").exists() else str(path)
             except UserError:
                 base = None
             models.append({"label": label, "spec": base, "kind": "adapter", "adapter": str(path), "cached": True,

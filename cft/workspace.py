@@ -81,7 +81,19 @@ def checkpoint_step(path: Path) -> int:
         return -1
 
 
+def holds_weights(path: Path) -> bool:
+    """A trained directory: a PEFT adapter, or a fully fine-tuned model (its config beside its weights)."""
+    path = Path(path)
+    return (path / "adapter_config.json").exists() or (
+        (path / "config.json").exists() and any(path.glob("*.safetensors")))
+
+
+def final_weights(run_dir: Path) -> Path:
+    """Where a finished run keeps its weights: ``adapter/`` for LoRA, ``model/`` for a full fine-tune."""
+    return Path(run_dir) / "model" if (Path(run_dir) / "model" / "config.json").exists() else Path(run_dir) / "adapter"
+
+
 def checkpoints(run_dir: Path) -> list[Path]:
-    """A run's ``checkpoints/checkpoint-N`` directories that hold an adapter, by step."""
-    found = (p for p in (Path(run_dir) / "checkpoints").glob("checkpoint-*") if (p / "adapter_config.json").exists())
+    """A run's ``checkpoints/checkpoint-N`` directories that hold trained weights (an adapter or a model), by step."""
+    found = (p for p in (Path(run_dir) / "checkpoints").glob("checkpoint-*") if holds_weights(p))
     return sorted(found, key=checkpoint_step)

@@ -61,10 +61,10 @@ def wait_for(predicate, timeout: float = 120, poll: float = 0.2, what: str = "co
 # ----------------------------------------------------------------------------------------------- training
 
 QUESTIONS = {
-    "What is 2 + 3?": ("2 + 3 = 5. The answer is 5.", "5"),
-    "What is 4 times 6?": ("4 * 6 = 24, so the answer is 24.", "24"),
-    "What is 10 minus 7?": (None, "3"),  # no reference solution: SFT uses a response judged right
-    "What is half of 18?": (None, "9"),  # no reference and no right response: not in the SFT set
+    "Ann has 2 pens and buys 3 more. How many pens?": ("2 + 3 = 5. The answer is 5.", "5"),
+    "What is 4 times 6?": ("4 * 6 = \\boxed{24}, so the answer is 24.", "24"),
+    "What is 10 minus 7?": (None, "3"),  # no reference solution: not in the SFT set; a right response is verified
+    "What is half of 18?": (None, "9"),  # no reference and no right response: in neither SFT set
 }
 
 

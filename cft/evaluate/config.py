@@ -97,7 +97,7 @@ def resolve_adapter(adapter: str | None) -> Path | None:
         return None
     text = str(adapter)
     path = Path(text).expanduser()
-    if (path / "adapter_config.json").exists():
+    if workspace.holds_weights(path):
         return path.resolve()
     runs = workspace.runs_dir()
     run, _, ckpt = text.partition("/")
@@ -106,10 +106,8 @@ def resolve_adapter(adapter: str | None) -> Path | None:
     except UserError:
         run_dir = None
     if run_dir is not None and run_dir.is_dir():
-        candidate = run_dir / "checkpoints" / ckpt if ckpt else run_dir / "adapter"
-        if ckpt and "/" not in ckpt and (candidate / "adapter_config.json").exists():
-            return candidate.resolve()
-        if not ckpt and (candidate / "adapter_config.json").exists():
+        candidate = run_dir / "checkpoints" / ckpt if ckpt else workspace.final_weights(run_dir)
+        if "/" not in ckpt and workspace.holds_weights(candidate):
             return candidate.resolve()
         raise UserError(f"adapter {text!r}: run {run!r} has no adapter at {candidate} (is the run finished?)")
     raise UserError(

@@ -21,6 +21,7 @@ from cft.train.callbacks import RunCallback
 from cft.train.collator import PadCollator
 from cft.train.config import TrainConfig
 from cft.train.examples import build_examples, load_samples
+from cft.train.plan import load_examples
 from cft.train.hardware import auto_threads, is_main_process, world_size
 from cft.train.trainer import TargetOnlyTrainer, load_base, lora_model, training_arguments
 
@@ -51,16 +52,20 @@ def build_trainer(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: 
     torch.set_num_threads(config.torch_threads or auto_threads())
 
     model, tokenizer = load_base(config)
-    if samples is None:
-        samples = load_samples(config)
-    data = build_examples(config, tokenizer, samples)
+    # The examples the launcher built and the user previewed (runs/<name>/examples/); built here only when a
+    # caller trains outside a launch (tests, benchmarks) or passes its own samples.
+    data = load_examples(run_dir) if samples is None else None
+    if data is None:
+        data = build_examples(config, tokenizer, load_samples(config) if samples is None else samples)
     print(f"[cft] {config.mode} run {config.name}: {json.dumps(data.stats)}", flush=True)
     if is_main:
         job.write_status("running", data=data.stats)
 
-    model = lora_model(model, config)
-    trainable, total = model.get_nb_trainable_parameters()
-    print(f"[cft] LoRA: {trainable:,} trainable of {total:,} parameters", flush=True)
+    if config.finetuning == "lora":
+        model = lora_model(model, config)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    print(f"[cft] {config.finetuning}: {trainable:,} trainable of {total:,} parameters", flush=True)
 
     args = training_arguments(config, run_dir / "checkpoints", has_eval=bool(data.eval))
     callback = RunCallback(job, stop_requested, is_main)
@@ -95,8 +100,9 @@ def run(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, sam
         raise Stopped()
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
-    adapter_dir = run_dir / "adapter"
-    trainer.save_model(str(adapter_dir))  # a standard PEFT directory (adapter_config.json + safetensors)
+    # LoRA: a standard PEFT directory (adapter_config.json + safetensors); full: a plain transformers model.
+    adapter_dir = run_dir / ("adapter" if config.finetuning == "lora" else "model")
+    trainer.save_model(str(adapter_dir))
     if is_main:
         trainer.processing_class.save_pretrained(str(adapter_dir))
     summary = {k: v for k, v in (result.metrics or {}).items() if isinstance(v, (int, float))}
