@@ -15,7 +15,8 @@ from cft.errors import UserError
 KIND = "eval"
 # Fields that define what an eval measures: resuming under the same name with any of these changed would mix
 # two different experiments in one results file, so it is refused.
-IDENTITY_FIELDS = ("kind", "model", "adapter", "benchmark", "limit", "seed", "max_new_tokens", "greedy", "temperature")
+IDENTITY_FIELDS = ("kind", "model", "adapter", "benchmark", "limit", "seed", "max_new_tokens", "greedy", "temperature",
+                   "prompt_policy")
 
 
 @dataclass
@@ -39,6 +40,8 @@ class EvalConfig(JobConfig):
     top_p: float = 0.95
     grading_timeout: float = 5.0
     kind: str = KIND
+    # How the question is asked (cft.prompts.PROMPT_POLICIES): the policy the compared runs trained under.
+    prompt_policy: str = "system"
 
     def __post_init__(self) -> None:
         if self.limit is not None and int(self.limit) <= 0:
@@ -47,6 +50,9 @@ class EvalConfig(JobConfig):
             raise UserError(f"max_new_tokens must be positive, got {self.max_new_tokens!r}")
         if int(self.batch_size) <= 0:
             raise UserError(f"batch_size must be positive, got {self.batch_size!r}")
+        from cft.prompts import check_policy
+
+        check_policy(self.prompt_policy, f"{self.what} field prompt_policy")
         if not self.name:
             self.name = default_name(self)
         eval_dir(self.name)  # refuse path tricks early, naming the field

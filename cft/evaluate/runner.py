@@ -92,6 +92,8 @@ def run_items(config: EvalConfig, items_of: Callable[[], list], prompt_of: Calla
                                max_new_tokens=config.max_new_tokens, temperature=temperature, top_p=config.top_p,
                                batch_size=config.batch_size, seed=config.seed)
             rows = rows_of(batch, outputs)
+            for row, out in zip(rows, outputs):  # the answer's length, a side effect every summary reports
+                row["output_tokens"] = len(tokenizer(out, add_special_tokens=False)["input_ids"])
             append_rows(results_path, rows)
             done += len(rows)
             correct += sum(r["correct"] for r in rows)
@@ -129,6 +131,9 @@ def run_eval(config: EvalConfig, *, progress: Callable[[int, int, int], None] | 
         return [{"id": p.id, "question": p.question, "reference": p.answer, "output": out, "extracted": g.extracted,
                  "correct": bool(g.correct), "timed_out": bool(g.timed_out)} for p, out, g in zip(batch, outputs, grades)]
 
-    summary, _ = run_items(config, problems, lambda tokenizer, p: render(tokenizer, eval_messages(p.question)), graded,
+    def prompt(tokenizer, p) -> str:
+        return render(tokenizer, eval_messages(p.question, config.prompt_policy))
+
+    summary, _ = run_items(config, problems, prompt, graded,
                            progress=progress, stop_after=stop_after, model_and_tokenizer=model_and_tokenizer)
     return write_summary(config, summary)

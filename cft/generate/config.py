@@ -20,7 +20,8 @@ class GenerateConfig(JobConfig):
     what = "generate config"
 
     # questions
-    source: str = "gsm8k_train"  # a benchmark name, "dataset:<name>", or a path to a .jsonl file
+    # a benchmark name, "dataset:<name>", a path to a .jsonl file, or several of these separated by commas
+    source: str = "gsm8k_train"
     n_questions: int = 20
     seed: int = 0
     # student
@@ -31,6 +32,8 @@ class GenerateConfig(JobConfig):
     top_p: float = 0.95
     max_new_tokens: int = 512
     batch_size: int = 16
+    # How the student is asked (cft.prompts.PROMPT_POLICIES): as the models it will be compared with are evaluated.
+    prompt_policy: str = "system"
     # where the samples go
     dataset: str = "generated"
     # teacher
@@ -52,6 +55,9 @@ class GenerateConfig(JobConfig):
                 raise UserError(f"generate config field {name!r}: expected {expected}, got {getattr(self, name)!r}")
 
         need(bool(str(self.source).strip()), "source", "a benchmark name, dataset:<name> or a .jsonl path")
+        from cft.prompts import PROMPT_POLICIES
+
+        need(self.prompt_policy in PROMPT_POLICIES, "prompt_policy", " or ".join(PROMPT_POLICIES))
         need(int(self.n_questions) >= 1, "n_questions", "at least 1")
         need(int(self.samples_per_question) >= 1, "samples_per_question", "at least 1")
         need(float(self.temperature) >= 0, "temperature", "a number >= 0")

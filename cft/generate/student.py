@@ -39,10 +39,10 @@ def sample_responses(config: GenerateConfig, store, questions: list[Question], c
         progress(counts)
     model, tokenizer = models.load_model(config.student_model, adapter=config.student_adapter)
     label = student_label(config)
-    # The student is asked exactly as it is at evaluation time (the paper's "reason step by step ... \boxed{}"
-    # system prompt): the responses are then the model's real test-time mistakes, and each ends in an
-    # extractable \boxed{} answer that the verifier (and a human) can compare with the reference.
-    prompts = {q.id: render(tokenizer, eval_messages(q.question)) for q, _ in todo}
+    # The student is asked exactly as it is at evaluation time (by default the paper's "reason step by step ...
+    # \boxed{}" system prompt): the responses are then the model's real test-time mistakes, with a final answer
+    # that the verifier (and a human) can compare with the reference.
+    prompts = {q.id: render(tokenizer, eval_messages(q.question, config.prompt_policy)) for q, _ in todo}
     counts.phase = "sampling responses"
     written = 0
     chunk = max(1, int(config.batch_size))

@@ -14,7 +14,7 @@ from cft.evaluate.stats import format_accuracy
 from cft.evaluate.votes import SLOT_NAMES, VOTES, read_votes
 from pages.render import format_eta
 
-AGGREGATE_HEADERS = ["model", "benchmark", "accuracy ± 95% CI", "n", "eval", "complete"]
+AGGREGATE_HEADERS = ["model", "benchmark", "accuracy [95% Wilson CI]", "n", "eval", "complete"]
 CRITIC_HEADERS = ["model", "source", "verdict accuracy", "F1 (wrong)", "unknown", "n", "eval"]
 DIFF_HEADERS = ["id", "question", "reference", "baseline answer", "CFT answer"]
 JOB_HEADERS = ["eval", "state", "progress", "correct so far", "eta"]

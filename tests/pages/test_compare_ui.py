@@ -64,4 +64,4 @@ def test_compare_tab_through_gradio_client(toy, cft_home):
         assert "from-ui" in [r[0] for r in view.jobs_table()]
         table, _ = client.predict(api_name="/compare_tables")
         row = next(r for r in table["data"] if r[4] == "from-ui")
-        assert row[0] == "cft-toy/checkpoint-20" and row[2].startswith("0.0% ±") and row[3] == 2
+        assert row[0] == "cft-toy/checkpoint-20" and row[2].startswith("0.0% [") and row[3] == 2
