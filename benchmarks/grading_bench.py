@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cft.benchmarks import load_benchmark  # noqa: E402
-from cft.grading import _shared_pool, grade_many  # noqa: E402
+from cft.grading import grade_many, shared_pool  # noqa: E402
 
 
 def build_items(n: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -55,7 +55,7 @@ def main() -> None:
     args = ap.parse_args()
 
     start = time.perf_counter()
-    pool = _shared_pool(args.workers)
+    pool = shared_pool(args.workers)
     grades = grade_many(build_items(8, seed=99), workers=args.workers)
     cold = time.perf_counter() - start
     print(f"pool of {pool.size} workers started and graded 8 answers in {cold:.2f}s (cold start, not in the rate)")

@@ -1,0 +1,266 @@
+"""Finding the final answer in a model's output (pure regex: fast, never hangs, safe in any process).
+
+Order, first that applies:
+1. "final answer is X" written after the last ``\\boxed{}`` (a model that boxes a step and then states its
+   answer has answered the statement);
+2. the last run of ``\\boxed{}``: boxes close together or linked by "and", "or" or a comma are one answer,
+   a set (``\\boxed{(2, 2)} \\quad\\text{and}\\quad \\boxed{(6, 2)}`` is ``(2, 2), (6, 2)``);
+3. "the answer is X" / "answer: X", then GSM8K's ``#### X``;
+4. an output that is itself a bare answer (no prose) is taken whole;
+5. otherwise the last math expression: a ``$...$``/``\\(...\\)``/``\\[...\\]`` span, an environment, a
+   ``\\frac``, a tuple, or a number, whichever ends last. A LaTeX expression is never cut apart.
+"""
+
+from __future__ import annotations
+
+import re
+
+_BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*")
+_FINAL_RE = re.compile(r"final\s+answer\s*(?:is\s*:?|:)\s*", re.IGNORECASE)
+_ANSWER_IS_RE = re.compile(r"answer\s*(?:is\s*:?|:)\s*", re.IGNORECASE)
+_HASHES_RE = re.compile(r"####\s*")
+
+_SEPARATOR_RE = re.compile(r"\b(?:and|or)\b|,|;")
+
+# A model that went through JSON twice writes \\frac for \frac; every backslash run is then even.
+_BACKSLASH_RUN_RE = re.compile(r"\\+")
+_DOUBLED_CMD_RE = re.compile(r"\\\\[A-Za-z]")
+
+# A number as people write it: sign, thousands separators, decimals or a 1-2 digit decimal comma, an optional
+# simple fraction, an optional percent. Not glued to a word on the left ("AZYUK2A" holds no answer).
+_NUMBER_RE = re.compile(
+    r"(?<![A-Za-z\d.])-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+,\d{1,2}(?![\d,])|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?"
+    r"|(?<![\w.])-?\.\d+"
+)
+_PERCENT_RE = re.compile(r"\s*(?:\\?%|percent(?:age)?\b|pct\b)", re.IGNORECASE)
+
+_SPAN_RES = [
+    re.compile(r"\$\$(.+?)\$\$", re.DOTALL),
+    re.compile(r"\\\[(.+?)\\\]", re.DOTALL),
+    re.compile(r"\\\((.+?)\\\)"),
+    # Inline $...$ on one line; a "$" after a digit or before one is money ("$5 and $6"), not math.
+    re.compile(r"(?<![\\\d$])\$(?!\$)((?:\\\$|[^$\n])+?)(?<!\\)\$(?![\d$])"),
+]
+_ENV_RE = re.compile(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.DOTALL)
+_FRAC_RE = re.compile(r"-?\\[dtc]?frac")
+_TUPLE_RE = re.compile(r"[(\[]\s*-?[\w.\\{}^/+-]+(?:\s*,\s*-?[\w.\\{}^/+-]+)+\s*[)\]]")
+
+# Words that are not prose in a bare answer.
+_ANSWER_WORDS = {"and", "or", "pct", "percent", "percentage"}
+_PROSE_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+_TEXT_GROUP_RE = re.compile(r"\\(?:text\w*|mbox|mathrm|operatorname|begin|end)\s*\{[^{}]*\}|\\[A-Za-z]+")
+
+
+def undouble_backslashes(text: str) -> str:
+    """``\\\\frac{1}{2}`` back to ``\\frac{1}{2}`` when the whole text is doubly escaped, else unchanged."""
+    if "\\\\" not in text or not _DOUBLED_CMD_RE.search(text):
+        return text
+    if any(len(run) % 2 for run in _BACKSLASH_RUN_RE.findall(text)):
+        return text  # a single \ somewhere: genuine LaTeX whose \\ are line breaks
+    return _BACKSLASH_RUN_RE.sub(lambda m: "\\" * (len(m.group(0)) // 2), text)
+
+
+def braced(text: str, open_at: int) -> tuple[str, int] | None:
+    """The content of the ``{...}`` group starting at ``open_at`` (nested braces counted), and its end."""
+    depth, i = 0, open_at
+    while i < len(text):
+        c = text[i]
+        if c == "\\":  # \{ and \} are literal braces, not grouping: skip the escaped character
+            i += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return text[open_at + 1:i], i + 1
+        i += 1
+    return None
+
+
+def _boxes(text: str) -> list[tuple[str, int, int]]:
+    """(content, start, end) of every ``\\boxed{...}`` / ``\\fbox{...}`` (also the brace-less ``\\boxed 5``)."""
+    found = []
+    for m in _BOX_RE.finditer(text or ""):
+        pos = m.end()
+        if pos < len(text) and text[pos] == "{":
+            got = braced(text, pos)
+            if got is not None:
+                found.append((got[0].strip(), m.start(), got[1]))
+        else:
+            word = re.match(r"[^\s$]+", text[pos:])
+            if word and m.group(0).endswith(" "):
+                found.append((word.group(0).rstrip(".,"), m.start(), pos + word.end()))
+    return found
+
+
+def all_boxed(text: str) -> list[str]:
+    """Every ``\\boxed{...}`` / ``\\fbox{...}`` content in order (also the brace-less ``\\boxed 5``)."""
+    return [content for content, _, _ in _boxes(text or "")]
+
+
+def last_boxed(text: str | None) -> str | None:
+    boxes = all_boxed(text or "")
+    return boxes[-1] if boxes else None
+
+
+def _box_run(boxes: list[tuple[str, int, int]], text: str) -> list[str]:
+    """The contents of the last run of boxes that form one answer, in order.
+
+    The rule is latex2sympy2_extended's (``extract_boxed_content``, which math-verify uses), so both read a
+    multi-box answer alike: walking back from the last box, an earlier box joins when less than 10
+    characters separate them, or less than 70 with "and", "or", a comma or a semicolon between and a
+    different content; a repeated content is kept once. (Re-implemented because importing that module
+    imports sympy; ``tests/test_grading_classes.py`` checks the two agree.)"""
+    run = [boxes[-1][0]]
+    start = boxes[-1][1]
+    for content, box_start, box_end in reversed(boxes[:-1]):
+        gap = text[box_end:start]
+        if not (len(gap) < 10 or (content != run[0] and len(gap) < 70 and _SEPARATOR_RE.search(gap))):
+            break
+        if content != run[0]:
+            run.insert(0, content)
+        start = box_start
+    return [content for content in run if content]
+
+
+def _join(parts: list[str]) -> str:
+    # Each part is one element: a "1,2" part stays {1, 2} and "(2, 2)" stays a tuple inside the set.
+    return ", ".join(parts)
+
+
+def _strip_wrappers(answer: str) -> str:
+    answer = answer.strip()
+    answer = re.sub(r"^[*\"'`]+|[*\"'`]+$", "", answer).strip()  # markdown bold, quotes around the answer
+    answer = answer.rstrip(" .;,")
+    for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if answer.startswith(left) and answer.endswith(right) and len(answer) > len(left) + len(right) - 1:
+            inner = answer[len(left):len(answer) - len(right)].strip()
+            if left != "$" or "$" not in inner.replace("\\$", ""):
+                answer = inner  # "$22" keeps its meaning without "$"; "$x+1$" is math mode
+                break
+    return answer.strip()
+
+
+def _spans(text: str) -> list[tuple[int, int, str]]:
+    found = []
+    for rx in _SPAN_RES:
+        for m in rx.finditer(text):
+            found.append((m.start(), m.end(), m.group(1).strip()))
+    return found
+
+
+def _after_anchor(text: str, pos: int) -> str | None:
+    """The answer written right after "answer is" / "####": a math span (or several joined), else the sentence."""
+    rest = text[pos:]
+    lines = rest.split("\n")
+    line = lines[0] if lines[0].strip() else next((ln for ln in lines[1:] if ln.strip()), "")
+    head = re.sub(r"^(?:[\s*\"'`]|\\\")+", "", line)
+    spans = sorted((s for s in _spans(head) if s[2]), key=lambda s: s[0])
+    if spans and spans[0][0] == 0:
+        run, end = [spans[0][2]], spans[0][1]
+        for start, stop, content in spans[1:]:
+            if start < end:
+                continue
+            if not re.fullmatch(r"[\s\"'*]*(?:,|and|or|,\s*and)?[\s\"'*]*", head[end:start]):
+                break
+            run.append(content)
+            end = stop
+        answer = _join(run)
+        pct = _PERCENT_RE.match(head, end)
+        return answer + "\\%" if pct and not answer.endswith("%") else answer
+    # Stop at the end of the sentence ("The answer is 12. Next ...") but not inside "3.5".
+    sentence = re.split(r"\.(?:\s|$)|\s+I hope\b", head, maxsplit=1)[0]
+    answer = _strip_wrappers(sentence)
+    if answer and not _is_bare(answer):  # "The volume of $ABCD$ is 120": the last math in the sentence
+        answer = _last_math(answer) or answer
+    return answer or None
+
+
+def _is_bare(text: str) -> bool:
+    """Whether ``text`` is an answer on its own ("1, 3, 2", "x \\in [0.5, \\infty)"), not prose around one."""
+    if "\n" in text.strip() or len(text) > 300:
+        return False
+    words = [w for w in _PROSE_RE.findall(_TEXT_GROUP_RE.sub(" ", text)) if w.lower() not in _ANSWER_WORDS]
+    # One word alone ("Even", "$odd$") is an answer too.
+    return not words or (len(words) == 1 and not re.search(r"\s", _strip_wrappers(text)))
+
+
+def _last_math(text: str) -> str | None:
+    """The last math expression in prose, whole: a span, an environment, a fraction, a tuple or a number."""
+    candidates = []  # (end, -start, answer)
+    for start, end, content in _spans(text):
+        if content and not _is_prose(content):
+            pct = _PERCENT_RE.match(text, end)
+            candidates.append((end, -start, content + ("\\%" if pct else "")))
+    for m in _ENV_RE.finditer(text):
+        candidates.append((m.end(), -m.start(), m.group(0)))
+    for m in _FRAC_RE.finditer(text):
+        end, ok = m.end(), True
+        for _ in range(2):  # \frac{a}{b}, also \frac12 and \frac1{2}
+            if end < len(text) and text[end] == "{":
+                got = braced(text, end)
+                ok = got is not None
+                end = got[1] if got else end
+            elif end < len(text) and text[end].isalnum():
+                end += 1
+            else:
+                ok = False
+        if ok:
+            candidates.append((end, -m.start(), text[m.start():end]))
+    for m in _TUPLE_RE.finditer(text):
+        candidates.append((m.end(), -m.start(), m.group(0)))
+    for m in _NUMBER_RE.finditer(text):
+        pct = _PERCENT_RE.match(text, m.end())
+        answer = re.sub(r"\s+", "", m.group(0))
+        if re.fullmatch(r"-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?", answer):
+            answer = answer.replace(",", "")  # "1,500" pears: a number, not the pair (1, 500)
+        candidates.append((m.end(), -m.start(), answer + ("\\%" if pct else "")))
+    if not candidates:
+        return None
+    return max(candidates)[2]
+
+
+def _is_prose(content: str) -> bool:
+    """Two or more words in a span: "$5 for apples and $" is money in prose, "$Even$" an answer."""
+    words = _PROSE_RE.findall(_TEXT_GROUP_RE.sub(" ", content))
+    return sum(w.lower() not in _ANSWER_WORDS for w in words) >= 2
+
+
+def extract_answer(text: str | None) -> str | None:
+    """The model's final answer, or None when nothing answer-like is in ``text``."""
+    if not text or not text.strip():
+        return None
+    text = undouble_backslashes(text)
+    boxes = _boxes(text)
+    finals = list(_FINAL_RE.finditer(text))
+    if finals and (not boxes or finals[-1].start() >= boxes[-1][2]):
+        answer = _after_anchor(text, finals[-1].end())
+        if answer:
+            return answer
+    if boxes:
+        run = _box_run(boxes, text)
+        if run:
+            return _join(run)
+    for rx in (_ANSWER_IS_RE, _HASHES_RE):
+        matches = list(rx.finditer(text))
+        if matches:
+            answer = _after_anchor(text, matches[-1].end())
+            if answer:
+                return answer
+    if _is_bare(text):
+        answer = _strip_wrappers(text)
+        if answer:
+            return answer
+    return _last_math(text)
+
+
+def reference_answer(gold: str | None) -> str | None:
+    """A benchmark reference as given: a bare answer (returned as is), or a worked solution whose boxed answer
+    (or "final answer is X") is the reference, as in MATH's ``solution`` field."""
+    if gold is None:
+        return None
+    text = undouble_backslashes(str(gold))
+    if _BOX_RE.search(text) or _FINAL_RE.search(text):
+        return extract_answer(text) or text.strip()
+    return text.strip()
