@@ -5,7 +5,7 @@
 - :mod:`cft.grading.match` reads answers as people write them (units, decimal commas, thousands, percent)
   and lets math-verify decide equivalence;
 - :mod:`cft.grading.pool` runs the comparisons in worker processes that are killed and replaced when
-  sympy hangs;
+  sympy hangs, and that never re-import the caller's main script;
 - :mod:`cft.grading.grade` holds the entry points: :func:`grade_many`, :func:`grade_one`, :func:`answers_match`.
 
 ``GRADER_VERSION`` names the grading rules. Record it with every result graded, and bump it whenever a
