@@ -37,6 +37,8 @@ CLASS_1 = [
     ("126", "The answer is 125 dollars.", False),
     ("126", "#### 125 dollars", False),
     ("5", "The answer is 5 hours and 30 minutes.", False),
+    ("3.5", "The answer is 3 1/2 cups.", True),
+    ("126", "The answer is **126** dollars.", True),
 ]
 
 
@@ -66,6 +68,8 @@ CLASS_2 = [
     ("1,-2", "The integers are \\boxed{-2} and \\boxed{3}.", False),
     ("1,-2", "The only integer is \\boxed{1}.", False),
     ("3", "The roots are \\boxed{2} and \\boxed{3}.", False),  # an extra wrong root is a wrong answer
+    ("2, 3", "So $x = \\boxed{2}$ or $x = \\boxed{3}$.", True),
+    ("(1, 2)", "Hence $a = \\boxed{1}$, $b = \\boxed{2}$.", True),
 ]
 
 
@@ -110,6 +114,12 @@ CLASS_3 = [
     ("6", "So the ordered pair that solves the system is $(7, 6)$.", "(7, 6)", False),
     ("\\frac{\\sqrt{2}}{2}", "The ratio is \\(\\frac{\\sqrt{2}}{2}\\) in the end.", "\\frac{\\sqrt{2}}{2}", True),
     ("8", "He had 3 toys and got 5 more, so he has 8 toys now.", "8", True),
+    ("\\sqrt{2}", "So the length is \\sqrt{2} units.", "\\sqrt{2}", True),
+    ("2", "So the length is \\sqrt{2} units.", "\\sqrt{2}", False),
+    ("3\\sqrt{2}", "The diagonal is 3\\sqrt{2} cm long.", "3\\sqrt{2}", True),
+    ("2\\pi", "The angle turned is 2\\pi radians.", "2\\pi", True),
+    ("\\frac{\\pi}{4}", "which gives \\frac{\\pi}{4} radians in the end", "\\frac{\\pi}{4}", True),
+    ("7.5", "So the price was \\frac{15}{2} = 7.5 dollars.", "7.5", True),
 ]
 
 
@@ -132,6 +142,8 @@ def test_class3_fallback_takes_the_last_math_expression_whole(gold, output, extr
     ("126", "126 dollars", True),
     ("20", "20 miles per hour", True),
     ("10", "10 cm^2", True),
+    ("10", "10 ft²", True),
+    ("60", "60 km/h", True),
     ("10", "12 weeks", False),
     ("10", "10 weeks and 3 days", False),
 ])
@@ -176,6 +188,8 @@ ZAIUS = ("The interest is $0.04 \\cdot 10,000 \\cdot \\frac{1}{2} = \\boxed{200}
     ("12", "For the first part we get \\boxed{7}.\nThe final answer is 12.", True),
     ("12", "So $x = \\boxed{7}$ and then $y$ follows.\n\nThe final answer is: $12$", True),
     ("7", "For the first part we get \\boxed{7}.\nThe final answer is 12.", False),
+    ("12", "Part one gives \\boxed{7}.\n\n**Final Answer**\nThe total is 12.", True),
+    ("12", "Part one gives \\boxed{7}.\n\n**Final Answer:** 12 apples", True),
     ("12", "The final answer is 7. Wait, that is wrong: recomputing gives \\boxed{12}", True),  # the box comes last
     ("\\frac{1}{2}", "so \\boxed{\\frac{1}{2}} and the answer is 3", True),  # only a *final* answer beats a box
 ])

@@ -8,7 +8,8 @@ Order, first that applies:
 3. "the answer is X" / "answer: X", then GSM8K's ``#### X``;
 4. an output that is itself a bare answer (no prose) is taken whole;
 5. otherwise the last math expression: a ``$...$``/``\\(...\\)``/``\\[...\\]`` span, an environment, a
-   ``\\frac``, a tuple, or a number, whichever ends last. A LaTeX expression is never cut apart.
+   LaTeX expression outside delimiters (``\\frac{15}{2}``, ``3\\sqrt{2}``), a tuple, or a number, whichever
+   ends last. A LaTeX expression is never cut apart.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 import re
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*")
-_FINAL_RE = re.compile(r"final\s+answer\s*(?:is\s*:?|:)\s*", re.IGNORECASE)
+# "final answer is 12", "Final Answer: 12", and the "**Final Answer**" heading.
+_FINAL_RE = re.compile(r"final\s+answer\s*(?:is\s*:?|:|\*\*\s*:?)\s*", re.IGNORECASE)
 _ANSWER_IS_RE = re.compile(r"answer\s*(?:is\s*:?|:)\s*", re.IGNORECASE)
 _HASHES_RE = re.compile(r"####\s*")
 
@@ -27,9 +29,10 @@ _BACKSLASH_RUN_RE = re.compile(r"\\+")
 _DOUBLED_CMD_RE = re.compile(r"\\\\[A-Za-z]")
 
 # A number as people write it: sign, thousands separators, decimals or a 1-2 digit decimal comma, an optional
-# simple fraction, an optional percent. Not glued to a word on the left ("AZYUK2A" holds no answer).
+# simple fraction or mixed number ("3 1/2"), an optional percent. Not glued to a word on the left ("AZYUK2A" holds no answer).
 _NUMBER_RE = re.compile(
-    r"(?<![A-Za-z\d.])-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+,\d{1,2}(?![\d,])|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?"
+    r"(?<![A-Za-z\d.])-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+,\d{1,2}(?![\d,])|\d+)(?:\.\d+)?"
+    r"(?:\s+\d+\s*/\s*\d+(?![\d/])|\s*/\s*\d+)?"
     r"|(?<![\w.])-?\.\d+"
 )
 _PERCENT_RE = re.compile(r"\s*(?:\\?%|percent(?:age)?\b|pct\b)", re.IGNORECASE)
@@ -42,12 +45,16 @@ _SPAN_RES = [
     re.compile(r"(?<![\\\d$])\$(?!\$)((?:\\\$|[^$\n])+?)(?<!\\)\$(?![\d$])"),
 ]
 _ENV_RE = re.compile(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.DOTALL)
-_FRAC_RE = re.compile(r"-?\\[dtc]?frac")
+_CMD_RE = re.compile(r"\\([A-Za-z]+)")
+# Commands that do not make prose into math ("\\quad", "\\text{...}"): a LaTeX run must hold another one.
+_PROSE_CMDS = {"text", "textbf", "textit", "textrm", "emph", "mbox", "quad", "qquad", "item", "section", "label",
+               "ref", "cite", "begin", "end", "newline", "hline", "noindent", "left", "right", "boxed", "fbox"}
 _TUPLE_RE = re.compile(r"[(\[]\s*-?[\w.\\{}^/+-]+(?:\s*,\s*-?[\w.\\{}^/+-]+)+\s*[)\]]")
 
 # Words that are not prose in a bare answer.
 _ANSWER_WORDS = {"and", "or", "pct", "percent", "percentage"}
-_PROSE_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+# A word of prose: three letters or more ("xy" in "2xy + 3" is a product), or a common two-letter word.
+_PROSE_RE = re.compile(r"(?<![\\A-Za-z])(?:[A-Za-z]{3,}|(?i:so|is|it|we|as|be|to|of|at|by|on|an|if|do|no)(?![A-Za-z]))")
 _TEXT_GROUP_RE = re.compile(r"\\(?:text\w*|mbox|mathrm|operatorname|begin|end)\s*\{[^{}]*\}|\\[A-Za-z]+")
 
 
@@ -195,30 +202,66 @@ def _last_math(text: str) -> str | None:
             candidates.append((end, -start, content + ("\\%" if pct else "")))
     for m in _ENV_RE.finditer(text):
         candidates.append((m.end(), -m.start(), m.group(0)))
-    for m in _FRAC_RE.finditer(text):
-        end, ok = m.end(), True
-        for _ in range(2):  # \frac{a}{b}, also \frac12 and \frac1{2}
-            if end < len(text) and text[end] == "{":
-                got = braced(text, end)
-                ok = got is not None
-                end = got[1] if got else end
-            elif end < len(text) and text[end].isalnum():
-                end += 1
-            else:
-                ok = False
-        if ok:
-            candidates.append((end, -m.start(), text[m.start():end]))
+    candidates += [(end, -start, run) for start, end, run in _latex_runs(text)]
     for m in _TUPLE_RE.finditer(text):
         candidates.append((m.end(), -m.start(), m.group(0)))
     for m in _NUMBER_RE.finditer(text):
         pct = _PERCENT_RE.match(text, m.end())
-        answer = re.sub(r"\s+", "", m.group(0))
+        answer = re.sub(r"\s*/\s*", "/", m.group(0))
         if re.fullmatch(r"-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?", answer):
             answer = answer.replace(",", "")  # "1,500" pears: a number, not the pair (1, 500)
         candidates.append((m.end(), -m.start(), answer + ("\\%" if pct else "")))
     if not candidates:
         return None
     return max(candidates)[2]
+
+
+def _latex_run_end(text: str, i: int) -> int:
+    """Where the math that starts at ``i`` ends: commands, braced groups, digits, one-letter variables and
+    operators, up to the first word of prose, comma or relation."""
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n and text[i + 1].isalpha():
+            i = _CMD_RE.match(text, i).end()
+        elif c == "{":
+            got = braced(text, i)
+            if got is None:
+                break
+            i = got[1]
+        elif c.isdigit() or c in " .+-*/^_()[]|!":
+            i += 1
+        elif c.isalpha() and not (i + 1 < n and text[i + 1].isalpha()) and not (i and text[i - 1].isalpha()):
+            i += 1  # a one-letter variable; a word is prose
+        else:
+            break
+    return i
+
+
+def _latex_runs(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, run) of the LaTeX expressions written outside math delimiters: ``3\\sqrt{2}``, ``\\dfrac34``,
+    ``2\\pi``, ``\\frac{15}{2}``. Without them the last-number fallback would answer 2 for each."""
+    runs, pos = [], 0
+    for m in _CMD_RE.finditer(text):
+        if m.start() < pos or m.group(1) in _PROSE_CMDS:
+            continue
+        start = m.start()
+        while start > 0 and (text[start - 1].isdigit() or text[start - 1] in ".-("):  # "3\sqrt{2}", "-\frac12"
+            start -= 1
+        end = _latex_run_end(text, m.start())
+        run = text[start:end].rstrip(" .+-*/^_([|")
+        while True:  # a bracket closed outside the run: "(about \sqrt{2})", "\left( 3, \frac{\pi}{2} \right)"
+            trimmed = re.sub(r"\s*\\(?:right|left)$", "", run)
+            if (trimmed.count("(") < trimmed.count(")") and trimmed.endswith(")")
+                    or trimmed.count("[") < trimmed.count("]") and trimmed.endswith("]")):
+                trimmed = trimmed[:-1].rstrip()
+            if trimmed == run:
+                break
+            run = trimmed
+        if run:
+            runs.append((start, start + len(run), run))
+        pos = end
+    return runs
 
 
 def _is_prose(content: str) -> bool:

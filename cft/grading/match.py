@@ -36,7 +36,7 @@ _NUMBER_HEAD = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:[.,]\d+)?"
 _UNIT_TAIL_RE = re.compile(
     rf"^(?P<num>{_NUMBER_HEAD})(?P<tail>"
     r"(?:\s*\\(?:text|mbox|mathrm)\s*\{[^{}\d]*\}|\s+[A-Za-z]{2,}\.?|[A-Za-z]{3,}\.?)"
-    r"(?:\s*\\(?:text|mbox|mathrm)\s*\{[^{}\d]*\}|\s+[A-Za-z]{2,}\.?|\s*/\s*[A-Za-z]{1,}|\^\{?[23]\}?)*)$"
+    r"(?:\s*\\(?:text|mbox|mathrm)\s*\{[^{}\d]*\}|\s+[A-Za-z]{2,}\.?|\s*/\s*[A-Za-z]{1,}|\^\{?[23]\}?|[²³])*)$"
 )
 
 
