@@ -67,7 +67,7 @@ CLASS_2 = [
     ("(2, 2), (6, 2)", "\\boxed{(2, 2)} \\quad\\text{and}\\quad \\boxed{(6, 3)}", False),
     ("1,-2", "The integers are \\boxed{-2} and \\boxed{3}.", False),
     ("1,-2", "The only integer is \\boxed{1}.", False),
-    ("3", "The roots are \\boxed{2} and \\boxed{3}.", False),  # an extra wrong root is a wrong answer
+    ("(0,0)", "The two candidates are \\boxed{(10, 0)}, \\boxed{(0,0)}", True),  # one tuple: the last box
     ("2, 3", "So $x = \\boxed{2}$ or $x = \\boxed{3}$.", True),
     ("(1, 2)", "Hence $a = \\boxed{1}$, $b = \\boxed{2}$.", True),
 ]
@@ -76,6 +76,16 @@ CLASS_2 = [
 @pytest.mark.parametrize("gold, output, ok", CLASS_2)
 def test_class2_several_boxes_are_one_answer(gold, output, ok):
     assert graded([(gold, output)]) == [ok]
+
+
+def test_class2_the_reference_decides_between_the_run_and_its_last_box():
+    text = "So $n = \\boxed{-2}$ and $n = \\boxed{1}$."
+    assert extract_answer(text) == "-2, 1"
+    assert extract_answer(text, "1,-2") == "-2, 1"
+    assert extract_answer(text, "\\{1, -2\\}") == "-2, 1"
+    assert extract_answer(text, "(-2, 1)") == "-2, 1"  # a tuple whose entries the boxes hold
+    assert extract_answer(text, "1") == "1"  # a single value: the last box, as MATH's references are read
+    assert graded([("1", text), ("-2", text), ("1,-2", text), ("1, 3", text)]) == [True, False, True, False]
 
 
 def test_class2_run_of_boxes_is_read_like_latex2sympy2_extended():
@@ -192,6 +202,8 @@ ZAIUS = ("The interest is $0.04 \\cdot 10,000 \\cdot \\frac{1}{2} = \\boxed{200}
     ("12", "Part one gives \\boxed{7}.\n\n**Final Answer:** 12 apples", True),
     ("12", "The final answer is 7. Wait, that is wrong: recomputing gives \\boxed{12}", True),  # the box comes last
     ("\\frac{1}{2}", "so \\boxed{\\frac{1}{2}} and the answer is 3", True),  # only a *final* answer beats a box
+    ("\\frac{130}{231}", "So the product is \\boxed{\\frac{130}{231}}. The final answer is positive, because two "
+     "of the three numbers multiplied are negative.", True),  # prose after the box does not replace it
 ])
 def test_class5_final_answer_after_the_last_box_wins(gold, output, ok):
     assert graded([(gold, output)]) == [ok]

@@ -131,6 +131,35 @@ def _box_run(boxes: list[tuple[str, int, int]], text: str) -> list[str]:
     return [content for content in run if content]
 
 
+def top_level_items(s: str) -> list[str]:
+    """``s`` split at the commas and semicolons that no bracket encloses: "(1, 2), 3" -> ["(1, 2)", " 3"]."""
+    items, depth, cur = [], 0, ""
+    for c in s:
+        depth += c in "([{"
+        depth -= c in ")]}"
+        if c in ",;" and depth == 0:
+            items.append(cur)
+            cur = ""
+        else:
+            cur += c
+    return items + [cur]
+
+
+_TUPLE_GOLD_RE = re.compile(r"^\s*(?:\\left)?\s*\((.*)(?:\\right)?\s*\)\s*$", re.DOTALL)
+
+
+def _wants_several(gold: str, run: list[str]) -> bool:
+    """Whether a run of boxes answers ``gold`` as a whole: the reference is a list or set, or a tuple whose
+    entries the boxes hold one each. A single-valued reference is answered by the last box, as MATH's own
+    answers are taken (its solutions box earlier candidates close before the answer, 12 of 5,000)."""
+    ref = re.sub(r"(?<!\\)\$", "", reference_answer(gold) or "").strip()
+    if ref.startswith(("\\{", "{")) or len(top_level_items(ref)) > 1 or re.search(r"\band\b|\\text\{\s*and\s*\}", ref):
+        return True
+    tup = _TUPLE_GOLD_RE.match(ref)
+    return bool(tup) and len(top_level_items(tup.group(1))) == len(run) > 1 and \
+        not any(len(top_level_items(box)) > 1 or _TUPLE_GOLD_RE.match(box) for box in run)
+
+
 def _join(parts: list[str]) -> str:
     # Each part is one element: a "1,2" part stays {1, 2} and "(2, 2)" stays a tuple inside the set.
     return ", ".join(parts)
@@ -157,8 +186,9 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def _after_anchor(text: str, pos: int) -> str | None:
-    """The answer written right after "answer is" / "####": a math span (or several joined), else the sentence."""
+def _after_anchor(text: str, pos: int, prose_ok: bool = True) -> str | None:
+    """The answer written right after "answer is" / "####": a math span (or several joined), else the math in
+    the sentence, else (if ``prose_ok``) the sentence itself ("The answer is Monday")."""
     rest = text[pos:]
     lines = rest.split("\n")
     line = lines[0] if lines[0].strip() else next((ln for ln in lines[1:] if ln.strip()), "")
@@ -180,7 +210,7 @@ def _after_anchor(text: str, pos: int) -> str | None:
     sentence = re.split(r"\.(?:\s|$)|\s+I hope\b", head, maxsplit=1)[0]
     answer = _strip_wrappers(sentence)
     if answer and not _is_bare(answer):  # "The volume of $ABCD$ is 120": the last math in the sentence
-        answer = _last_math(answer) or answer
+        answer = _last_math(answer) or (answer if prose_ok else None)
     return answer or None
 
 
@@ -270,19 +300,25 @@ def _is_prose(content: str) -> bool:
     return sum(w.lower() not in _ANSWER_WORDS for w in words) >= 2
 
 
-def extract_answer(text: str | None) -> str | None:
-    """The model's final answer, or None when nothing answer-like is in ``text``."""
+def extract_answer(text: str | None, gold: str | None = None) -> str | None:
+    """The model's final answer, or None when nothing answer-like is in ``text``.
+
+    ``gold``, the reference, decides how a run of several boxes is read: as one answer (a list, set or
+    tuple reference) or by its last box (a single value). Without it, the whole run is the answer."""
     if not text or not text.strip():
         return None
     text = undouble_backslashes(text)
     boxes = _boxes(text)
     finals = list(_FINAL_RE.finditer(text))
     if finals and (not boxes or finals[-1].start() >= boxes[-1][2]):
-        answer = _after_anchor(text, finals[-1].end())
+        # After a box, only math counts: "The final answer is positive, because ..." does not replace it.
+        answer = _after_anchor(text, finals[-1].end(), prose_ok=not boxes)
         if answer:
             return answer
     if boxes:
         run = _box_run(boxes, text)
+        if len(run) > 1 and gold is not None and not _wants_several(gold, run):
+            return run[-1]
         if run:
             return _join(run)
     for rx in (_ANSWER_IS_RE, _HASHES_RE):

@@ -37,7 +37,7 @@ def answers_match(gold: str, pred: str | None, *, timeout: float = 5.0) -> bool:
 
 def grade_many(items: list[tuple[str, str]], *, timeout: float = 5.0, workers: int | None = None) -> list[Grade]:
     """Grade (reference answer, model output) pairs: extract each output's answer, compare in the pool."""
-    extracted = [extract_answer(out) for _, out in items]
+    extracted = [extract_answer(out, gold) for gold, out in items]
     grades: list[Grade | None] = [None] * len(items)
     pairs, where = [], []
     for i, ((gold, _), pred) in enumerate(zip(items, extracted)):

@@ -21,7 +21,7 @@ import re
 from decimal import Decimal
 from fractions import Fraction
 
-from cft.grading.extract import undouble_backslashes
+from cft.grading.extract import top_level_items, undouble_backslashes
 
 # A leading group never starts with 0: "0,111" is a decimal comma, not 111.
 _THOUSANDS_ONLY_RE = re.compile(r"^\s*-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?\s*$")
@@ -116,19 +116,6 @@ def _vector_entries(s: str) -> list[str] | None:
     return [r[0] for r in cells] if all(len(r) == 1 for r in cells) else None
 
 
-def _top_level_items(s: str) -> list[str]:
-    items, depth, cur = [], 0, ""
-    for c in s:
-        depth += c in "([{"
-        depth -= c in ")]}"
-        if c == "," and depth == 0:
-            items.append(cur)
-            cur = ""
-        else:
-            cur += c
-    return items + [cur]
-
-
 def _same_shape(gold: str, pred: str) -> tuple[str, str]:
     """Pairs of forms that mean the same thing written two ways, rewritten alike."""
     g_name, p_name = _named_value(gold), _named_value(pred)
@@ -139,7 +126,7 @@ def _same_shape(gold: str, pred: str) -> tuple[str, str]:
         return ":".join(g_clock.groups()), ":".join(p_clock.groups())  # 20:34:00 is 20:34
     for a, b, flip in ((gold, pred, False), (pred, gold, True)):
         entries, listed = _vector_entries(a), _BRACKETED_RE.match(b.strip())
-        if entries and listed and len(_top_level_items(listed.group(1))) == len(entries):
+        if entries and listed and len(top_level_items(listed.group(1))) == len(entries):
             # A one-column matrix and a bracketed list of its entries are the same vector.
             a, b = f"({', '.join(entries)})", f"({listed.group(1)})"
             return (b, a) if flip else (a, b)
