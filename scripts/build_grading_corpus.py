@@ -116,6 +116,21 @@ GSM8K_CASES = [
     ("1234", "#### 1,234 dollars", True),
     ("60", "#### 60 minutes", True),
     ("60", "He waited 45 minutes.\n#### 45 minutes", False),
+    ("18", "**Answer:** 18", True),
+    ("18", "Answer: $18", True),
+    ("1234.5", "The total is $1,234.50.\nThe answer is 1,234.50.", True),
+    ("1234.5", "The answer is 1,234.05.", False),
+    ("40", "Step 1: 5 * 8 = 40\nStep 2: The answer is 40 pages.\n#### 40", True),
+    ("40", "5 * 8 = 40 pages, then 40 - 8 = 32 pages are left.\nThe answer is 32 pages.", False),
+    ("25", "25% of 100 is 25.\nThe answer is 25.", True),
+    ("7", "There are 3 + 4 = 7 birds.\n\nThe answer is: **7**", True),
+    ("7", "There are 3 + 4 = 7 birds.\n\nThe answer is: **8**", False),
+    ("15", "So he needs 15 more dollars.\n#### 15.00", True),
+    ("192", "66 + 126 = 192 kg\n#### 192 kg", True),
+    ("192", "126 - 66 = 60 kg\n#### 60 kg", False),
+    ("3", "She needs 3 more.\nFinal answer: 3 cups", True),
+    ("0", "Nothing is left, so the answer is 0.", True),
+    ("-5", "The balance is -5 dollars.\nThe answer is -5.", True),
 ]
 
 # --------------------------------------------------------------------------------------------- reading files
