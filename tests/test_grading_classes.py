@@ -231,3 +231,44 @@ def test_relation_does_not_answer_a_set():
 def test_comma_list_is_a_set():
     assert answers_match("10, 4, -2", "4, 10, -2")
     assert not answers_match("(10, 4)", "(4, 10)")  # a tuple is ordered
+
+
+@pytest.mark.parametrize("gold, output, extracted", [
+    ("120", "So the volume of prism $ABCDEFGH$ is $5 \\times 6 \\times 4 = 120$.", "120"),
+    ("5k", "Adding the terms, \\begin{align*}\nx &= 2k-1+3k+1 \\\\\n&=5k.\n\\end{align*}", "5k"),
+    ("52^\\circ", "Then \\[ \\angle URV = 180^\\circ - 60^\\circ - 68^\\circ = 52^\\circ. \\]", "52^\\circ"),
+    ("200", "so the square of any such number is $200,$ when rounded to the nearest hundred.", "200"),
+    ("3", "The pairs are $(1,28),$ $(2,14),$ $(4,7).$ Hence there are $3$ possible values for $m.$", "3"),
+    ("x - 2y + z - 1 = 0", "The plane is then $x - 2y + z - 1 = 0$.", "x - 2y + z - 1 = 0"),  # an equation stays
+    ("\\begin{pmatrix} 1 & 2 \\\\ 6 & -1 \\end{pmatrix}",
+     "Adding, \\[\\begin{pmatrix} 1 & 5 \\\\ -2 & 4 \\end{pmatrix} + \\begin{pmatrix} 0 & -3 \\\\ 8 & -5 \\end{pmatrix} = "
+     "\\begin{pmatrix} 1 & 2 \\\\ 6 & -1 \\end{pmatrix}.\\]", "\\begin{pmatrix} 1 & 2 \\\\ 6 & -1 \\end{pmatrix}"),
+])
+def test_class3_fallback_reads_a_derivation_to_its_result(gold, output, extracted):
+    assert extract_answer(output) == extracted
+    assert graded([(gold, output)]) == [True]
+
+
+def test_class3_fallback_on_math_solutions_with_the_box_removed():
+    """Real derivations whose last box is unwrapped (\\boxed{X} -> X): the fallback must find X at least as
+    often as math-verify's own extraction does, and most of the time."""
+    import logging
+    import random
+
+    from math_verify import parse, verify
+
+    from cft.benchmarks import load_benchmark
+    from cft.grading.extract import _boxes
+
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    problems = load_benchmark("math_test")
+    random.Random(1).shuffle(problems)
+    items = []
+    for p in problems[:200]:
+        boxes = _boxes(p.solution)
+        if boxes:
+            content, start, end = boxes[-1]
+            items.append((p.answer, p.solution[:start] + content + p.solution[end:]))
+    ours = sum(graded(items))
+    plain = sum(bool(verify(parse(gold), parse(output))) for gold, output in items)
+    assert ours >= plain and ours >= 0.85 * len(items), f"ours {ours}, plain {plain} of {len(items)}"

@@ -44,7 +44,11 @@ _SPAN_RES = [
     # Inline $...$ on one line; a "$" after a digit or before one is money ("$5 and $6"), not math.
     re.compile(r"(?<![\\\d$])\$(?!\$)((?:\\\$|[^$\n])+?)(?<!\\)\$(?![\d$])"),
 ]
-_ENV_RE = re.compile(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.DOTALL)
+_ENV_RE = re.compile(r"\\begin\{(\w+\*?)\}(.*?)\\end\{\1\}", re.DOTALL)
+_LONE_VARIABLE_RE = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?[.,;]?$")
+# Environments of derivations, whose answer is the end of their last line ("&= 900\pi").
+_DERIVATION_ENVS = {"align", "align*", "aligned", "equation", "equation*", "eqnarray", "eqnarray*", "gather",
+                    "gather*", "multline", "multline*", "split"}
 _CMD_RE = re.compile(r"\\([A-Za-z]+)")
 # Commands that do not make prose into math ("\\quad", "\\text{...}"): a LaTeX run must hold another one.
 _PROSE_CMDS = {"text", "textbf", "textit", "textrm", "emph", "mbox", "quad", "qquad", "item", "section", "label",
@@ -54,7 +58,9 @@ _TUPLE_RE = re.compile(r"[(\[]\s*-?[\w.\\{}^/+-]+(?:\s*,\s*-?[\w.\\{}^/+-]+)+\s*
 # Words that are not prose in a bare answer.
 _ANSWER_WORDS = {"and", "or", "pct", "percent", "percentage"}
 # A word of prose: three letters or more ("xy" in "2xy + 3" is a product), or a common two-letter word.
-_PROSE_RE = re.compile(r"(?<![\\A-Za-z])(?:[A-Za-z]{3,}|(?i:so|is|it|we|as|be|to|of|at|by|on|an|if|do|no)(?![A-Za-z]))")
+# Capitals alone ("URV", "ABCDEFGH") name points, not words.
+_PROSE_RE = re.compile(
+    r"(?<![\\A-Za-z])(?:(?=[A-Za-z]*[a-z])[A-Za-z]{3,}|(?i:so|is|it|we|as|be|to|of|at|by|on|an|if|do|no)(?![A-Za-z]))")
 _TEXT_GROUP_RE = re.compile(r"\\(?:text\w*|mbox|mathrm|operatorname|begin|end)\s*\{[^{}]*\}|\\[A-Za-z]+")
 
 
@@ -203,7 +209,7 @@ def _after_anchor(text: str, pos: int, prose_ok: bool = True) -> str | None:
                 break
             run.append(content)
             end = stop
-        answer = _join(run)
+        answer = _join([_result_of(part) for part in run])
         pct = _PERCENT_RE.match(head, end)
         return answer + "\\%" if pct and not answer.endswith("%") else answer
     # Stop at the end of the sentence ("The answer is 12. Next ...") but not inside "3.5".
@@ -223,15 +229,44 @@ def _is_bare(text: str) -> bool:
     return not words or (len(words) == 1 and not re.search(r"\s", _strip_wrappers(text)))
 
 
+def _top_level_equals(s: str) -> list[int]:
+    """Positions of the "=" signs outside brackets and braces ("<=", "!=" and "\=" are not equals signs)."""
+    depth, found = 0, []
+    for i, c in enumerate(s):
+        depth += c in "([{"
+        depth -= c in ")]}"
+        if c == "=" and depth == 0 and not (i and s[i - 1] in "<>!\\"):
+            found.append(i)
+    return found
+
+
+def _result_of(expr: str) -> str:
+    """The result a derivation ends on: "5 \times 6 \times 4 = 120" -> "120", "a = b = c" -> "c". An equation
+    with unknowns on the left ("x - 2y + z - 1 = 0", "x = 5") is itself the answer and stays whole."""
+    env = _ENV_RE.fullmatch(expr.strip())
+    if env and env.group(1) in _DERIVATION_ENVS:
+        rows = [r for r in re.split(r"\\\\(?:\[[^\]]*\])?", env.group(2)) if r.strip()]
+        expr = rows[-1] if rows else ""
+    expr = re.sub(r"^\s*&|&\s*(?==)|(?<==)\s*&", "", expr)  # alignment marks, not matrix cells
+    expr = re.sub(r"(?:\\\\|[\s.,;])+$", "", expr).strip()
+    cuts = _top_level_equals(expr)
+    if len(cuts) >= 2 or cuts and not re.search(r"[A-Za-z]", _TEXT_GROUP_RE.sub(" ", expr[:cuts[0]])):
+        expr = expr[cuts[-1] + 1:].strip()
+    return expr
+
+
 def _last_math(text: str) -> str | None:
     """The last math expression in prose, whole: a span, an environment, a fraction, a tuple or a number."""
     candidates = []  # (end, -start, answer)
     for start, end, content in _spans(text):
-        if content and not _is_prose(content):
+        # A lone variable ("the possible values of $m.$") is what the answer is about, not the answer.
+        if content and not _is_prose(content) and not _LONE_VARIABLE_RE.match(content):
             pct = _PERCENT_RE.match(text, end)
-            candidates.append((end, -start, content + ("\\%" if pct else "")))
+            candidates.append((end, -start, _result_of(content) + ("\\%" if pct else "")))
     for m in _ENV_RE.finditer(text):
-        candidates.append((m.end(), -m.start(), m.group(0)))
+        answer = _result_of(m.group(0)) if m.group(1) in _DERIVATION_ENVS else m.group(0)
+        if answer:
+            candidates.append((m.end(), -m.start(), answer))
     candidates += [(end, -start, run) for start, end, run in _latex_runs(text)]
     for m in _TUPLE_RE.finditer(text):
         candidates.append((m.end(), -m.start(), m.group(0)))
@@ -276,7 +311,7 @@ def _latex_runs(text: str) -> list[tuple[int, int, str]]:
         if m.start() < pos or m.group(1) in _PROSE_CMDS:
             continue
         start = m.start()
-        while start > 0 and (text[start - 1].isdigit() or text[start - 1] in ".-("):  # "3\sqrt{2}", "-\frac12"
+        while start > 0 and (text[start - 1].isdigit() or text[start - 1] in ".-(^_"):  # "3\sqrt{2}", "52^\circ"
             start -= 1
         end = _latex_run_end(text, m.start())
         run = text[start:end].rstrip(" .+-*/^_([|")
