@@ -94,7 +94,8 @@ GSM8K_CASES = [
     ("18", "She makes 9 * 2 = $18 every day.\nThe answer is $18.00.", True),
     ("18", "She makes 9 * 2 = $18 every day.\nThe answer is 18.5.", False),
     ("3", "It takes 2 / 2 = 1 bolt of white fiber.\nSo the total amount is 2 + 1 = 3 bolts.\n#### 3", True),
-    ("70000", "The house is worth 80,000 + 50,000 * 1.5 = $200,000.\nHe made a profit of 200,000 - 130,000 = $70,000.\n#### 70000", True),
+    ("70000", "The house is worth 80,000 + 50,000 * 1.5 = $200,000.\n"
+              "He made a profit of 200,000 - 130,000 = $70,000.\n#### 70000", True),
     ("70000", "So his profit was $70,000.\nThe answer is 70,000.", True),
     ("70000", "So his profit was $70,000.\nThe answer is 7,000.", False),
     ("1234", "The answer is 1,234 marbles.", True),

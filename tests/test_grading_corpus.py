@@ -34,7 +34,8 @@ MARIO = "MARIO-Math-Reasoning/MARIO_EVAL:math_evaluation/tests/test_is_equiv.py:
 MV = "huggingface/Math-Verify:tests/"
 # Each entry: why we grade against the label, on purpose or as a known limit. All are math-verify's verdict too.
 XFAIL = {
-    (MV + "test_all.py::test_complex_math_expressions line 586", "$(\\begin{pmatrix}\\frac{1}{3}\\\\ \\frac{1}{5} \\end{pmatrix})$", "$\\begin{pmatrix}0.33\\\\0.2 \\end{pmatrix}$", True):
+    (MV + "test_all.py::test_complex_math_expressions line 586",
+     "$(\\begin{pmatrix}\\frac{1}{3}\\\\ \\frac{1}{5} \\end{pmatrix})$", "$\\begin{pmatrix}0.33\\\\0.2 \\end{pmatrix}$", True):
         "labelled with float_rounding=2; we keep math-verify's 6 digits, so 0.33 is not 1/3 (test_float_rounding_is_six_digits)",
     (MV + "test_all.py::test_complex_math_expressions line 605", "$(\\frac{3}{5},\\frac{8}{3}]$", "$(0.6,2.6667]$", True):
         "labelled with float_rounding=4; we keep 6 digits (test_float_rounding_is_six_digits)",

@@ -29,7 +29,8 @@ _BACKSLASH_RUN_RE = re.compile(r"\\+")
 _DOUBLED_CMD_RE = re.compile(r"\\\\[A-Za-z]")
 
 # A number as people write it: sign, thousands separators, decimals or a 1-2 digit decimal comma, an optional
-# simple fraction or mixed number ("3 1/2"), an optional percent. Not glued to a word on the left ("AZYUK2A" holds no answer).
+# simple fraction or mixed number ("3 1/2"), an optional percent. Not glued to a word on the left: "AZYUK2A"
+# holds no answer.
 _NUMBER_RE = re.compile(
     r"(?<![A-Za-z\d.])-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+,\d{1,2}(?![\d,])|\d+)(?:\.\d+)?"
     r"(?:\s+\d+\s*/\s*\d+(?![\d/])|\s*/\s*\d+)?"
