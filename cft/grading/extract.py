@@ -3,8 +3,9 @@
 Order, first that applies:
 1. "final answer is X" written after the last ``\\boxed{}`` (a model that boxes a step and then states its
    answer has answered the statement);
-2. the last run of ``\\boxed{}``: boxes close together or linked by "and", "or" or a comma are one answer,
-   a set (``\\boxed{(2, 2)} \\quad\\text{and}\\quad \\boxed{(6, 2)}`` is ``(2, 2), (6, 2)``);
+2. the last run of ``\\boxed{}`` (boxes close together or linked by "and", "or" or a comma, math-verify's
+   rule): one answer set when the reference is a list, set or tuple (``\\boxed{(2, 2)} \\quad\\text{and}\\quad
+   \\boxed{(6, 2)}`` is ``(2, 2), (6, 2)``), the run's last box when it is a single value;
 3. "the answer is X" / "answer: X", then GSM8K's ``#### X``;
 4. an output that is itself a bare answer (no prose) is taken whole;
 5. otherwise the last math expression: a ``$...$``/``\\(...\\)``/``\\[...\\]`` span, an environment, a
