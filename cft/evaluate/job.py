@@ -24,12 +24,12 @@ def spawn(config: EvalConfig | SelectConfig, job: jobs.JobDir) -> jobs.JobDir:
     return job
 
 
-def launch(config: EvalConfig) -> jobs.JobDir:
+def launch(config: EvalConfig, *, force: bool = False) -> jobs.JobDir:
     """Start the eval (or critic eval) as a background job writing into its eval dir; returns the job dir."""
     job = jobs.JobDir(eval_dir(config.name))
     if job.status().get("state") in jobs.ACTIVE:
         raise UserError(f"eval {config.name!r} is already running (pid {job.status().get('pid')})")
-    return spawn(config, prepare_dir(config))
+    return spawn(config, prepare_dir(config, force=force))
 
 
 def launch_selection(config: SelectConfig) -> jobs.JobDir:

@@ -21,6 +21,7 @@ def select_checkpoint(
     max_new_tokens: int = 1024,
     batch_size: int = 8,
     progress: Callable[[str, int, int, int], None] | None = None,
+    prompt_policy: str = "system",
 ) -> dict:
     """Evaluate every checkpoint of ``run`` on a validation subset and mark the best, as the paper does on MATH-500.
 
@@ -33,7 +34,7 @@ def select_checkpoint(
         config = EvalConfig(
             name=slug(f"select-{run}-{ckpt.name}-{Path(benchmark).stem}-{limit or 'all'}"), model=model,
             adapter=f"{run}/{ckpt.name}", benchmark=benchmark, limit=limit, seed=seed,
-            max_new_tokens=max_new_tokens, batch_size=batch_size,
+            max_new_tokens=max_new_tokens, batch_size=batch_size, prompt_policy=prompt_policy,
         )
         cb = (lambda d, t, c, _n=ckpt.name: progress(_n, d, t, c)) if progress else None
         summary = run_eval(config, progress=cb)
@@ -42,6 +43,7 @@ def select_checkpoint(
                            "ci95": summary["ci95"]})
     best = max(candidates, key=lambda c: (c["accuracy"], c["step"]))
     record = {"run": run, "benchmark": benchmark, "limit": limit, "seed": seed, "max_new_tokens": max_new_tokens,
+              "prompt_policy": prompt_policy,
               "best": best, "candidates": candidates, "selected_at": time.time()}
     out = workspace.runs_dir() / run / "best_checkpoint.json"
     jobs.write_json_atomic(out, record)

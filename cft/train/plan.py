@@ -97,6 +97,27 @@ def preview_text(plan: Plan, tokenizer, n: int) -> str:
 # ------------------------------------------------------------------------------------------------ the cache
 
 
+def _arrays(plan: Plan) -> dict:
+    """The examples as flat arrays: token ids, lengths, prompt lengths, and the held-out flag."""
+    import numpy as np
+
+    rows = [(ex, 0) for ex in plan.data.train] + [(ex, 1) for ex in plan.data.eval]
+    return {"ids": np.array([t for ex, _ in rows for t in ex["input_ids"]], dtype=np.int32),
+            "lengths": np.array([ex["length"] for ex, _ in rows], dtype=np.int32),
+            "prompt": np.array([next(j for j, t in enumerate(ex["labels"]) if t != IGNORE) for ex, _ in rows],
+                               dtype=np.int32),
+            "split": np.array([s for _, s in rows], dtype=np.int8)}
+
+
+def examples_digest(plan: Plan, arrays: dict | None = None) -> str:
+    """The fingerprint of a plan's examples: a hash of exactly the token ids and masks the run trains on."""
+    arrays = arrays or _arrays(plan)
+    h = hashlib.sha256()
+    for key in ("ids", "lengths", "prompt", "split"):
+        h.update(arrays[key].tobytes())
+    return h.hexdigest()[:16]
+
+
 def save_examples(run_dir: Path, plan: Plan) -> str:
     """Write the plan's examples into ``run_dir/examples/``; returns their fingerprint."""
     import numpy as np
@@ -106,17 +127,10 @@ def save_examples(run_dir: Path, plan: Plan) -> str:
 
     out = Path(run_dir) / EXAMPLES_DIR
     out.mkdir(parents=True, exist_ok=True)
-    rows = [(ex, 0) for ex in plan.data.train] + [(ex, 1) for ex in plan.data.eval]
-    ids = np.array([t for ex, _ in rows for t in ex["input_ids"]], dtype=np.int32)
-    lengths = np.array([ex["length"] for ex, _ in rows], dtype=np.int32)
-    prompt = np.array([next(j for j, t in enumerate(ex["labels"]) if t != IGNORE) for ex, _ in rows], dtype=np.int32)
-    split = np.array([s for _, s in rows], dtype=np.int8)
-    h = hashlib.sha256()
-    for array in (ids, lengths, prompt, split):
-        h.update(array.tobytes())
-    fingerprint = h.hexdigest()[:16]
+    arrays = _arrays(plan)
+    fingerprint = examples_digest(plan, arrays)
     tmp = out / "examples.tmp.npz"
-    np.savez(tmp, ids=ids, lengths=lengths, prompt=prompt, split=split)
+    np.savez(tmp, **arrays)
     tmp.replace(out / "examples.npz")
     write_json_atomic(out / "meta.json", {"fingerprint": fingerprint, "stats": plan.stats, "warnings": plan.warnings,
                                           "steps": plan.steps, "config": digest(plan.config.to_dict())})
