@@ -110,8 +110,8 @@ def generate(cfg: ReproduceConfig, ledger: Ledger, log: Log) -> dict:
 # ------------------------------------------------------------------------------------------------ 4 training
 
 
-def train(cfg: ReproduceConfig, ledger: Ledger, log: Log) -> dict[str, str]:
-    """Train every mode for every seed; returns ``{"cft-s0": run name, ...}``."""
+def train(cfg: ReproduceConfig, ledger: Ledger, log: Log) -> tuple[dict[str, str], dict[str, str]]:
+    """Train every mode for every seed; returns ``{"cft-s0": run name, ...}`` and the modes left out, with why."""
     from cft.train import runs
     from cft.train.plan import examples_digest
     from cft.train.presets import preset_config as train_preset
@@ -124,9 +124,14 @@ def train(cfg: ReproduceConfig, ledger: Ledger, log: Log) -> dict[str, str]:
         save_steps=cfg.save_steps,
     ).validate()
     names: dict[str, str] = {}
+    skipped: dict[str, str] = {}
     for seed in cfg.seed_list():
         # One run after another: on a small machine runs side by side only slow each other and blur the timings.
-        plans = runs.pair_plans(base.replace(name=f"{cfg.name}-s{seed}", seed=seed), cfg.modes, side_by_side=False)
+        plans = runs.pair_plans(base.replace(name=f"{cfg.name}-s{seed}", seed=seed),
+                                [m for m in cfg.modes if m not in skipped], side_by_side=False, skipped=skipped)
+        for mode, why in skipped.items():
+            if not any(e[1] == f"{cfg.name}-{mode}" for e in ledger.entries):
+                ledger.add("train", f"{cfg.name}-{mode}", "left out", why, log)
         for plan in plans:
             name = plan.config.name
             want = runs.fingerprint(plan.config, examples_digest(plan))
@@ -153,7 +158,7 @@ def train(cfg: ReproduceConfig, ledger: Ledger, log: Log) -> dict[str, str]:
             info = runs.get(name)
             log(f"  {name}: {info['step']} steps, final loss {info['final_loss']}, eval loss {info['eval_loss']}")
             names[f"{plan.config.mode}-s{seed}"] = name
-    return names
+    return {k: v for k, v in names.items() if k.rsplit("-s", 1)[0] not in skipped}, skipped
 
 
 def select(cfg: ReproduceConfig, run_names: dict[str, str], log: Log) -> tuple[dict[str, str], dict]:
@@ -259,12 +264,15 @@ def reproduce(cfg: ReproduceConfig, log: Log = print) -> Path:
     cfg.validate()
     timer, ledger = Timer(), Ledger()
     data = timer.stage("1-3 questions, student responses, teacher critiques", lambda: generate(cfg, ledger, log), log)
-    run_names = timer.stage("4 train " + ", ".join(cfg.modes), lambda: train(cfg, ledger, log), log)
+    run_names, skipped = timer.stage("4 train " + ", ".join(cfg.modes), lambda: train(cfg, ledger, log), log)
+    if skipped:  # the rest of the reproduction compares the modes that could be trained
+        cfg = cfg.replace(modes=[m for m in cfg.modes if m not in skipped])
     weights, selection = timer.stage("5 checkpoint selection", lambda: select(cfg, run_names, log), log)
     evals = timer.stage("6 evaluate", lambda: evaluate(cfg, weights, ledger, log), log)
     critics = timer.stage("7 critic mode", lambda: critic(cfg, weights, ledger, log), log)
     comparisons = compare(cfg, evals)
     path = write_report(cfg, seconds=timer.seconds, data=data, run_names=run_names, weights=weights,
-                        selection=selection, evals=evals, critics=critics, comparisons=comparisons, ledger=ledger)
+                        selection=selection, evals=evals, critics=critics, comparisons=comparisons, ledger=ledger,
+                        skipped=skipped)
     log(f"report: {path}")
     return path

@@ -37,10 +37,10 @@ def accuracy_tables(cfg: ReproduceConfig, evals: dict) -> str:
     for mode in cfg.modes:
         cells = []
         for b in benches:
-            accs = [s["accuracy"] for s in _seeds(cfg, evals, mode, b)]
-            sd = statistics.stdev(accs) if len(accs) > 1 else None
-            cells.append(f"{pct(statistics.mean(accs))}" + (f" ± {pct(sd)}" if sd is not None else
-                                                             f" [{', '.join(pct(x) for x in _seeds(cfg, evals, mode, b)[0]['ci95'])}]"))
+            runs = _seeds(cfg, evals, mode, b)
+            accs = [s["accuracy"] for s in runs]
+            cells.append(acc_cell(runs[0]) if len(runs) == 1 else
+                         f"{pct(statistics.mean(accs))} ± {pct(statistics.stdev(accs))}")
         rows.append([mode + (f" (mean ± sd, {cfg.seeds} seeds)" if cfg.seeds > 1 else "")] + cells)
     main = _table(["model"] + [f"{b} accuracy %" for b in benches], rows)
     if cfg.seeds == 1:
@@ -63,6 +63,9 @@ def comparison_table(comparisons: list[dict]) -> str:
                    "difference, points [95% CI]", "McNemar p", "verdict (from the CI)"], rows)
 
 
+MODE_NAMES = {"base": "the base model", "cft": "CFT", "sft": "SFT", "sft-verified": "SFT-verified"}
+
+
 def verdict_lines(cfg: ReproduceConfig, comparisons: list[dict]) -> str:
     """One sentence per benchmark and baseline: the difference, its interval, the test, and what that allows."""
     lines = []
@@ -73,13 +76,14 @@ def verdict_lines(cfg: ReproduceConfig, comparisons: list[dict]) -> str:
         seeds = f", {cfg.seeds} seeds a side" if cfg.seeds > 1 else ""
         figures = (f"{100 * c['diff']:+.1f} points, 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}], exact McNemar "
                    f"p = {c['mcnemar_p']:.3g} ({c['fixed']} fixed, {c['broke']} broke)")
+        other = MODE_NAMES.get(c["baseline_mode"], c["baseline_mode"])
         if c["verdict"] == "better":
-            what = f"CFT beat {c['baseline_mode'].upper()}: {figures}. The interval excludes 0."
+            what = f"CFT beat {other}: {figures}. The interval excludes 0."
         elif c["verdict"] == "worse":
-            what = f"CFT did **not** beat {c['baseline_mode'].upper()}; it did worse: {figures}. The interval excludes 0."
+            what = f"CFT did **not** beat {other}; it did worse: {figures}. The interval excludes 0."
         else:
-            what = (f"no winner between CFT and {c['baseline_mode'].upper()}: {figures}. The interval includes 0, so "
-                    "this data cannot tell them apart.")
+            what = (f"no winner between CFT and {other}: {figures}. The interval includes 0, so this data cannot "
+                    "tell them apart.")
         lines.append(f"- **{c['benchmark']}** (n={c['n']}{seeds}): {what}")
         lines += [f"  - warning: {w}" for w in c.get("warnings", [])]
     return "\n".join(lines)

@@ -92,11 +92,14 @@ def launch(config: TrainConfig, *, plan: Plan | None = None) -> dict:
     return {"name": config.name, "pid": pid, "mode": config.mode, "path": str(d.path)}
 
 
-def pair_plans(config: TrainConfig, modes=("cft", "sft"), *, side_by_side: bool = True) -> list[Plan]:
+def pair_plans(config: TrainConfig, modes=("cft", "sft"), *, side_by_side: bool = True,
+               skipped: dict[str, str] | None = None) -> list[Plan]:
     """One plan per mode: identical hyperparameters, the same samples and prompt policy, the same max_steps.
 
     Equal steps is the compute-matched comparison (PAIR_BUDGET_NOTE). Without max_steps the budget is the CFT set's
     epochs. ``side_by_side``: the runs will train at the same time, so on a CPU each gets half the cores.
+    ``skipped``: when given, a baseline mode with no usable example is left out and its reason recorded there
+    (a student that never answers right has no verified responses) instead of failing the whole pair.
     """
     from cft import models
 
@@ -109,8 +112,15 @@ def pair_plans(config: TrainConfig, modes=("cft", "sft"), *, side_by_side: bool 
     tokenizer = models.load_tokenizer(config.base_model)
     samples = load_samples(config)
     world = max(1, _gpu_count())
-    plans = [make_plan(config.replace(name=f"{base}-{m}", mode=m, **common), samples=samples, tokenizer=tokenizer,
-                       world_size=world) for m in modes]
+    plans = []
+    for m in modes:
+        try:
+            plans.append(make_plan(config.replace(name=f"{base}-{m}", mode=m, **common), samples=samples,
+                                   tokenizer=tokenizer, world_size=world))
+        except UserError as exc:
+            if skipped is None or m == "cft":
+                raise
+            skipped[m] = str(exc)
     steps = config.max_steps if config.max_steps > 0 else plans[0].steps
     out = []
     for plan in plans:
