@@ -4,7 +4,9 @@ Two evals of the same benchmark items are compared item by item, never as two in
 - the exact McNemar test on the discordant pairs (``fixed``: baseline wrong, candidate right; ``broke``: the
   reverse): under the null the discordant pairs split 50/50, so the two-sided p-value is a binomial test;
 - a paired bootstrap 95% interval of the difference in accuracy, resampling items (percentile method);
-- the verdict follows the interval: a winner only when it excludes zero.
+- the verdict follows the interval: a winner only when it excludes zero. The percentile bootstrap cannot see
+  uncertainty it has no sample of (4 items all fixed resample to exactly +100 points), so a winner also needs the
+  exact test to agree (p < 0.05); when the two disagree, there is no verdict.
 
 Several seeds (``compare_seeds``): each item's correctness is averaged over the seeds of a side, and the
 bootstrap resamples items, so seed noise and item noise both widen the interval.
@@ -17,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 BOOTSTRAP_RESAMPLES = 10_000
+ALPHA = 0.05
 
 
 @dataclass
@@ -34,8 +37,10 @@ class PairedComparison:
 
     @property
     def verdict(self) -> str:
-        """"better", "worse" or "no difference": by the interval, never the point estimate."""
+        """"better", "worse" or "no difference": by the interval (and the exact test), never the point estimate."""
         lo, hi = self.diff_ci95
+        if self.mcnemar_p >= ALPHA:
+            return "no difference"
         if lo > 0:
             return "better"
         if hi < 0:
@@ -152,5 +157,5 @@ def describe(result: dict) -> str:
     elif result["verdict"] == "worse":
         what = f"the candidate is worse: {change}"
     else:
-        what = f"no significant difference: {change}; the interval includes 0"
+        what = f"no significant difference: {change}; the interval includes 0 or the exact test does not reject"
     return f"{what}; exact McNemar p = {result['mcnemar_p']:.4g} ({result['fixed']} fixed, {result['broke']} broke)"

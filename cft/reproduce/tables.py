@@ -60,7 +60,7 @@ def comparison_table(comparisons: list[dict]) -> str:
                      f"{100 * c['diff']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]", f"{c['mcnemar_p']:.3g}",
                      {"better": "candidate better", "worse": "candidate worse"}.get(c["verdict"], "no difference")])
     return _table(["benchmark", "baseline", "candidate", "n", "baseline right", "candidate right", "fixed", "broke",
-                   "difference, points [95% CI]", "McNemar p", "verdict (from the CI)"], rows)
+                   "difference, points [95% CI]", "McNemar p", "verdict (CI and exact test)"], rows)
 
 
 MODE_NAMES = {"base": "the base model", "cft": "CFT", "sft": "SFT", "sft-verified": "SFT-verified"}
@@ -78,12 +78,13 @@ def verdict_lines(cfg: ReproduceConfig, comparisons: list[dict]) -> str:
                    f"p = {c['mcnemar_p']:.3g} ({c['fixed']} fixed, {c['broke']} broke)")
         other = MODE_NAMES.get(c["baseline_mode"], c["baseline_mode"])
         if c["verdict"] == "better":
-            what = f"CFT beat {other}: {figures}. The interval excludes 0."
+            what = f"CFT beat {other}: {figures}. The interval excludes 0 and the exact test agrees."
         elif c["verdict"] == "worse":
-            what = f"CFT did **not** beat {other}; it did worse: {figures}. The interval excludes 0."
+            what = (f"CFT did **not** beat {other}; it did worse: {figures}. The interval excludes 0 and the exact "
+                    "test agrees.")
         else:
-            what = (f"no winner between CFT and {other}: {figures}. The interval includes 0, so this data cannot "
-                    "tell them apart.")
+            what = (f"no winner between CFT and {other}: {figures}. The interval includes 0 (or the exact test does "
+                    "not reject), so this data cannot tell them apart.")
         lines.append(f"- **{c['benchmark']}** (n={c['n']}{seeds}): {what}")
         lines += [f"  - warning: {w}" for w in c.get("warnings", [])]
     return "\n".join(lines)

@@ -86,7 +86,7 @@ def choices():
     evals = view.eval_names()
     return (gr.update(choices=labels), gr.update(choices=[""] + labels), gr.update(choices=[""] + labels),
             gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals),
-            gr.update(choices=labels), gr.update(choices=runs_with_checkpoints()))
+            gr.update(choices=labels), gr.update(choices=runs_with_checkpoints()), gr.update(choices=evals))
 
 
 def tables():

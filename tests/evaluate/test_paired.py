@@ -103,3 +103,12 @@ def test_compare_errors_are_clear(capsys):
     assert main(["compare", "nope", "other"]) == 2
     assert "has no results" in capsys.readouterr().err
     assert main(["compare", "a"]) == 2
+
+
+def test_a_degenerate_interval_needs_the_exact_test_to_agree():
+    # Four items, all fixed: every bootstrap resample is +100 points, but four discordant pairs prove little.
+    few = compare_correct({str(i): [False] for i in range(4)}, {str(i): [True] for i in range(4)})
+    assert few.diff_ci95 == (1.0, 1.0) and few.mcnemar_p == pytest.approx(0.125)
+    assert few.verdict == "no difference"
+    many = compare_correct({str(i): [False] for i in range(12)}, {str(i): [True] for i in range(12)})
+    assert many.mcnemar_p < 0.05 and many.verdict == "better"
