@@ -33,8 +33,8 @@ def register(sub) -> None:
     p.add_argument("--background", action="store_true", help="start a background job and return")
     p.add_argument("--regrade", default=None, metavar="EVAL",
                    help="re-grade a finished eval's saved outputs with the current grader (no generation)")
-    p.add_argument("--prompt-policy", default="system", choices=("system", "paper", "none"),
-                   help="how the question is asked: the policy the compared runs trained under")
+    p.add_argument("--prompt-policy", default="", choices=("", "system", "paper", "none"),
+                   help="how the question is asked (default: the policy the adapter's run trained under, else system)")
     p.add_argument("--force", action="store_true",
                    help="redo an eval whose name exists but measured something else (other settings or weights)")
     p.set_defaults(handler=run)

@@ -40,8 +40,9 @@ class EvalConfig(JobConfig):
     top_p: float = 0.95
     grading_timeout: float = 5.0
     kind: str = KIND
-    # How the question is asked (cft.prompts.PROMPT_POLICIES): the policy the compared runs trained under.
-    prompt_policy: str = "system"
+    # How the question is asked (cft.prompts.PROMPT_POLICIES). Empty: the policy the adapter's run trained under
+    # (so a run is evaluated as it was trained), else the default "system".
+    prompt_policy: str = ""
 
     def __post_init__(self) -> None:
         if self.limit is not None and int(self.limit) <= 0:
@@ -52,6 +53,7 @@ class EvalConfig(JobConfig):
             raise UserError(f"batch_size must be positive, got {self.batch_size!r}")
         from cft.prompts import check_policy
 
+        self.prompt_policy = self.prompt_policy or policy_of(self.adapter)
         check_policy(self.prompt_policy, f"{self.what} field prompt_policy")
         if not self.name:
             self.name = default_name(self)
@@ -119,6 +121,25 @@ def resolve_adapter(adapter: str | None) -> Path | None:
     raise UserError(
         f"adapter {text!r}: not a PEFT adapter directory (no adapter_config.json) and no run named {run!r} under {runs}"
     )
+
+
+def policy_of(adapter: str | None) -> str:
+    """The prompt policy a run (named as an adapter: ``run`` or ``run/checkpoint-N``) trained under; the default
+    otherwise. Evaluating a run under another policy than it trained with is a different experiment."""
+    from cft.config import read_json_object
+    from cft.prompts import DEFAULT_PROMPT_POLICY
+
+    run = str(adapter or "").partition("/")[0]
+    try:
+        path = workspace.safe_child(workspace.runs_dir(), run, "run name") / "config.json" if run else None
+    except UserError:
+        path = None
+    if path is None or not path.is_file():
+        return DEFAULT_PROMPT_POLICY
+    try:
+        return read_json_object(str(path), "run config").get("prompt_policy") or DEFAULT_PROMPT_POLICY
+    except UserError:
+        return DEFAULT_PROMPT_POLICY
 
 
 def run_checkpoints(run: str) -> list[Path]:

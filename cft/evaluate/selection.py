@@ -21,7 +21,7 @@ def select_checkpoint(
     max_new_tokens: int = 1024,
     batch_size: int = 8,
     progress: Callable[[str, int, int, int], None] | None = None,
-    prompt_policy: str = "system",
+    prompt_policy: str = "",
 ) -> dict:
     """Evaluate every checkpoint of ``run`` on a validation subset and mark the best, as the paper does on MATH-500.
 

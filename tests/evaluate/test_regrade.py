@@ -76,3 +76,14 @@ def test_fingerprint_follows_the_items_not_the_name():
     c = fingerprint(EvalConfig(name="x", benchmark="gsm8k", limit=5, seed=1))
     assert a.digest == b.digest
     assert any(change.startswith("items:") for change in c.changes(a))
+
+
+def test_a_run_is_evaluated_under_the_policy_it_trained_with(cft_home):
+    run = cft_home / "runs" / "quiet"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"name": "quiet", "prompt_policy": "none"}))
+    assert EvalConfig(name="a", adapter="quiet/checkpoint-3").prompt_policy == "none"
+    assert EvalConfig(name="b", adapter="quiet", prompt_policy="system").prompt_policy == "system"  # explicit wins
+    assert EvalConfig(name="c").prompt_policy == "system"
+    with pytest.raises(UserError, match="prompt_policy"):
+        EvalConfig(name="d", prompt_policy="chatty")
