@@ -42,7 +42,7 @@ def store(cft_home) -> Store:
 
 def test_default_path_is_in_workspace_and_wal(store, cft_home):
     assert store.path == cft_home / "samples.db"
-    assert store._conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db().scalar("PRAGMA journal_mode") == "wal"
 
 
 def test_datasets_create_count_delete(store):

@@ -1,0 +1,226 @@
+"""How a filtered, ordered page is found by key (keyset/seek paging), never by OFFSET.
+
+A page request is a filter, an order and a position: the first page, the page after a row's key, the page before
+it, or the last page. The filter's equality columns (part, status, verdict, flagged, and source when it is
+filtered) are small enums, so the request is split into *cells*, one per combination of their values: in a cell
+every equality is fixed and the index ``(part, [source,] status, verdict, flagged, <order key>)`` holds its rows
+already in page order, so ``WHERE <cell> AND (key) > (cursor) ORDER BY key LIMIT 50`` reads 50 index entries,
+whatever the page number. All cells go to the database as one ``UNION ALL`` statement, and their (at most 50 each)
+keys are merged here. A flag name pages over ``sample_flags`` the same way. ``flagged_first`` sorts flagged
+before unflagged, so flagged is always a cell column there and the cursor's flagged value says which cells lie
+before or after it. Search, and requests with too many cells, use one plain statement that the database plans.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from cft.data.samples import STATUSES, VERDICTS
+from cft.errors import UserError
+
+MAX_CELLS = 120  # past this many cells (many parts or sources at once), one plain statement is cheaper
+SEARCH_COUNT_CAP = 1000  # a search counts its matches up to here, then says "more than"
+
+
+class Key(NamedTuple):
+    """Where a row sits in every order: enough to page after or before it in any of them."""
+
+    flagged: int
+    updated_at: float
+    id: int
+
+
+@dataclass(frozen=True)
+class Order:
+    name: str
+    keys: tuple[str, ...]  # after the cell's equalities, in index order
+    descending: bool
+    flagged_first: bool = False
+
+    def sort_key(self, key: Key) -> tuple:
+        """An ascending Python sort key for merging the cells' rows."""
+        values = tuple(-getattr(key, k) if self.descending else getattr(key, k) for k in self.keys)
+        return ((-key.flagged,) if self.flagged_first else ()) + values
+
+    def by(self, reverse: bool = False, flagged: str = "flagged") -> str:
+        desc = self.descending != reverse
+        parts = [f"{flagged} {'ASC' if reverse else 'DESC'}"] if self.flagged_first else []
+        return ", ".join(parts + [f"{k} {'DESC' if desc else 'ASC'}" for k in self.keys])
+
+
+ORDERS = {
+    "id": Order("id", ("id",), False),
+    "flagged_first": Order("flagged_first", ("id",), False, flagged_first=True),
+    "updated": Order("updated", ("updated_at", "id"), True),
+}
+
+
+def order_named(name: str) -> Order:
+    if name not in ORDERS:
+        raise UserError(f"order must be one of {list(ORDERS)}, got {name!r}")
+    return ORDERS[name]
+
+
+@dataclass
+class Filters:
+    """A normalised filter: ``parts`` are the visible parts of the dataset(s); None means "not filtered"."""
+
+    parts: list[int]
+    status: list[str] | None = None
+    verdict: list[str] | None = None
+    flag: str | None = None  # "any", "none" or a flag name
+    source: list[str] | None = None
+    search: str | None = None
+
+    @property
+    def flag_name(self) -> str | None:
+        return self.flag if self.flag not in (None, "any", "none") else None
+
+    def flagged_values(self) -> list[int] | None:
+        return {"any": [1], "none": [0]}.get(self.flag) if self.flag_name is None else [1]
+
+
+@dataclass
+class Request:
+    order: Order
+    limit: int
+    after: Key | None = None
+    before: Key | None = None
+    last: bool = False  # the last page (the first, read backwards)
+
+    @property
+    def backwards(self) -> bool:
+        return self.before is not None or self.last
+
+    @property
+    def cursor(self) -> Key | None:
+        return self.before if self.before is not None else self.after
+
+
+def _in(column: str, values: list) -> tuple[str, list]:
+    if len(values) == 1:
+        return f"{column} = ?", list(values)
+    return f"{column} IN ({','.join('?' * len(values))})", list(values)
+
+
+def _compare(columns: list[str], op: str, values: list) -> tuple[str, list]:
+    if len(columns) == 1:
+        return f"{columns[0]} {op} ?", values
+    return f"({', '.join(columns)}) {op} ({', '.join('?' * len(values))})", values
+
+
+def _cell_dims(f: Filters, order: Order) -> list[tuple[str, list]]:
+    """The equality columns this request is split on, with the values each takes."""
+    dims: list[tuple[str, list]] = [("part", f.parts)]
+    flagged = f.flagged_values()
+    narrow = f.status is None and f.verdict is None and f.source is None and f.flag_name is None
+    if narrow and order.name != "updated":  # (part, id), or (part, flagged, id)
+        if flagged is not None or order.flagged_first:
+            dims.append(("flagged", flagged or [1, 0]))
+        return dims
+    if narrow and flagged is None:  # (part, updated_at, id)
+        return dims
+    if f.source is not None:
+        dims.append(("source", f.source))
+    dims += [("status", f.status or list(STATUSES)), ("verdict", f.verdict or list(VERDICTS))]
+    if f.flag_name is None:
+        dims.append(("flagged", flagged or [1, 0]))
+    return dims
+
+
+def cells_statement(f: Filters, req: Request) -> tuple[str, list] | None:
+    """One UNION ALL of per-cell keyset queries returning (id, flagged, updated_at), or None when the request
+    needs the plain statement (search, or too many cells)."""
+    if f.search:
+        return None
+    dims = _cell_dims(f, req.order)
+    if not f.parts:
+        return "SELECT 0, 0, 0.0 WHERE 1 = 0", []
+    n_cells = 1
+    for _, values in dims:
+        n_cells *= len(values)
+    if n_cells > MAX_CELLS:
+        return None
+    table, id_col, flagged_col = ("sample_flags", "sample_id", "1") if f.flag_name else ("samples", "id", "flagged")
+    keys = [id_col if k == "id" else k for k in req.order.keys]
+    cursor = req.cursor
+    parts_sql, params = [], []
+    for combo in itertools.product(*(values for _, values in dims)):
+        cell = dict(zip((name for name, _ in dims), combo))
+        where, cell_params = (["flag = ?"], [f.flag_name]) if f.flag_name else ([], [])
+        for name, value in cell.items():
+            where.append(f"{name} = ?")
+            cell_params.append(value)
+        if cursor is not None:
+            compare = True
+            if req.order.flagged_first and "flagged" in cell:
+                ahead = cell["flagged"] > cursor.flagged  # this cell's rows all sort before the cursor's
+                behind = cell["flagged"] < cursor.flagged
+                if (ahead and not req.backwards) or (behind and req.backwards):
+                    continue
+                compare = not (ahead or behind)
+            if compare:
+                op = ">" if req.order.descending == req.backwards else "<"
+                sql, values = _compare(keys, op, [getattr(cursor, k) for k in req.order.keys])
+                where.append(sql)
+                cell_params += values
+        by = ", ".join(f"{k} {'DESC' if req.order.descending != req.backwards else 'ASC'}" for k in keys)
+        parts_sql.append(f"SELECT * FROM (SELECT {id_col} AS id, {flagged_col} AS flagged, updated_at FROM {table} "
+                         f"WHERE {' AND '.join(where)} ORDER BY {by} LIMIT ?) AS c{len(parts_sql)}")
+        params += [*cell_params, req.limit]
+    if not parts_sql:
+        return "SELECT 0, 0, 0.0 WHERE 1 = 0", []
+    return " UNION ALL ".join(parts_sql), params
+
+
+def conditions(f: Filters, dialect, search_tokens: list[str]) -> tuple[list[str], list[Any]]:
+    """The filter as plain WHERE conditions on ``samples`` (for the plain statement and for counting a search)."""
+    where, params = [], []
+    for column, values in (("part", f.parts), ("status", f.status), ("verdict", f.verdict),
+                           ("flagged", f.flagged_values()), ("source", f.source)):
+        if values is not None:
+            if not values:
+                return ["1 = 0"], []
+            sql, vals = _in(column, values)
+            where.append(sql)
+            params += vals
+    if f.flag_name:
+        sql, vals = _in("part", f.parts)
+        where.append(f"id IN (SELECT sample_id FROM sample_flags WHERE flag = ? AND {sql})")
+        params += [f.flag_name, *vals]
+    if f.search:
+        if search_tokens:
+            sql, vals = dialect.search(search_tokens)
+        else:
+            # Only punctuation (e.g. "=" or "\\"): nothing a tokenizer indexes, so match the raw substring.
+            needle = "%" + f.search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            sql = " OR ".join(f"{c} {dialect.like} ? ESCAPE '\\'" for c in ("question", "response", "critique"))
+            sql, vals = f"({sql})", [needle] * 3
+        where.append(sql)
+        params += vals
+    return where, params
+
+
+def plain_statement(f: Filters, req: Request, dialect, tokens: list[str], offset: int = 0) -> tuple[str, list]:
+    """The same request as one statement over ``samples`` (the database picks the plan)."""
+    where, params = conditions(f, dialect, tokens)
+    cursor, order = req.cursor, req.order
+    if cursor is not None:
+        back = req.backwards
+        op = ">" if order.descending == back else "<"
+        sql, vals = _compare(list(order.keys), op, [getattr(cursor, k) for k in order.keys])
+        if order.flagged_first:
+            ahead = "<" if not back else ">"
+            sql = f"(flagged {ahead} ? OR (flagged = ? AND {sql}))"
+            vals = [cursor.flagged, cursor.flagged, *vals]
+        where.append(sql)
+        params += vals
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    sql = f"SELECT id, flagged, updated_at FROM samples{clause} ORDER BY {order.by(reverse=req.backwards)} LIMIT ?"
+    params.append(req.limit)
+    if offset:
+        sql += " OFFSET ?"
+        params.append(offset)
+    return sql, params
