@@ -89,6 +89,7 @@ class Request:
     after: Key | None = None
     before: Key | None = None
     last: bool = False  # the last page (the first, read backwards)
+    inclusive: bool = False  # start at ``after`` itself (re-reading a page from its first row)
 
     @property
     def backwards(self) -> bool:
@@ -162,7 +163,7 @@ def cells_statement(f: Filters, req: Request) -> tuple[str, list] | None:
                     continue
                 compare = not (ahead or behind)
             if compare:
-                op = ">" if req.order.descending == req.backwards else "<"
+                op = (">" if req.order.descending == req.backwards else "<") + ("=" if req.inclusive else "")
                 sql, values = _compare(keys, op, [getattr(cursor, k) for k in req.order.keys])
                 where.append(sql)
                 cell_params += values
@@ -209,7 +210,7 @@ def plain_statement(f: Filters, req: Request, dialect, tokens: list[str], offset
     cursor, order = req.cursor, req.order
     if cursor is not None:
         back = req.backwards
-        op = ">" if order.descending == back else "<"
+        op = (">" if order.descending == back else "<") + ("=" if req.inclusive else "")
         sql, vals = _compare(list(order.keys), op, [getattr(cursor, k) for k in order.keys])
         if order.flagged_first:
             ahead = "<" if not back else ">"

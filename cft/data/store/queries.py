@@ -108,12 +108,13 @@ def total(db, f: Filters) -> tuple[int, bool]:
 
 
 def page(db, dataset=None, *, status=None, verdict=None, flag=None, source=None, search=None,
-         order: str = "id", after: Key | None = None, before: Key | None = None, last: bool = False,
-         offset: int = 0, limit: int = 50) -> Page:
-    """One page by key: the first (default), the one ``after`` or ``before`` a key, the ``last``, or (for a jump
-    to a page number) the one at ``offset``."""
+         order: str = "id", after: Key | None = None, before: Key | None = None, at: Key | None = None,
+         last: bool = False, offset: int = 0, limit: int = 50) -> Page:
+    """One page by key: the first (default), the one ``after`` or ``before`` a key, the one starting ``at`` a key
+    (re-reading a page), the ``last``, or (for a jump to a page number) the one at ``offset``."""
     f = filters(db, dataset, status=status, verdict=verdict, flag=flag, source=source, search=search)
-    req = Request(plan.order_named(order), max(0, int(limit)), after=_key(after), before=_key(before), last=last)
+    req = Request(plan.order_named(order), max(0, int(limit)), after=_key(at if at is not None else after),
+                  before=_key(before), last=last, inclusive=at is not None)
     keys = keys_page(db, f, req, max(0, int(offset or 0))) if req.limit else []
     n, exact = total(db, f)
     return Page(fetch(db, [k.id for k in keys]), n, exact, keys[0] if keys else None, keys[-1] if keys else None)
