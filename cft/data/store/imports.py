@@ -128,7 +128,7 @@ def purge_part(db, part: int) -> int:
         _pause(db)
 
 
-def _alive(who: str, heartbeat: float) -> bool:
+def alive(who: str, heartbeat: float) -> bool:
     host, _, pid = who.rpartition(":")
     if time.time() - heartbeat > STALE_AFTER_S:
         return False
@@ -145,7 +145,7 @@ def _alive(who: str, heartbeat: float) -> bool:
 def cleanup_stale(db) -> list[int]:
     """Purge the hidden parts of imports and deletes whose process died; returns their ids."""
     stale = [part for part, who, beat in db.all("SELECT id, owner, heartbeat FROM parts WHERE state <> 'ready'")
-             if not _alive(who, beat)]
+             if not alive(who, beat)]
     for part in stale:
         purge_part(db, part)
     with db.write():

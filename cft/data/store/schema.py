@@ -79,14 +79,15 @@ CREATE INDEX IF NOT EXISTS samples_cell_id ON samples(part, status, verdict, fla
 CREATE INDEX IF NOT EXISTS samples_cell_updated ON samples(part, status, verdict, flagged, updated_at, id);
 CREATE INDEX IF NOT EXISTS samples_source_id ON samples(part, source, status, verdict, flagged, id);
 CREATE INDEX IF NOT EXISTS samples_source_updated ON samples(part, source, status, verdict, flagged, updated_at, id);
+-- The key's columns first: SQLite 3.40's integrity_check misreads WITHOUT ROWID tables whose key columns do not lead.
 CREATE TABLE IF NOT EXISTS sample_flags (
     flag       TEXT NOT NULL,
     part       INTEGER NOT NULL,
     status     TEXT NOT NULL,
     verdict    TEXT NOT NULL,
+    sample_id  {bigint} NOT NULL,
     source     TEXT NOT NULL,
     updated_at {real} NOT NULL,
-    sample_id  {bigint} NOT NULL,
     PRIMARY KEY (flag, part, status, verdict, sample_id)
 ){without_rowid};
 CREATE INDEX IF NOT EXISTS sample_flags_updated ON sample_flags(flag, part, status, verdict, updated_at, sample_id);
