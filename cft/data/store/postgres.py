@@ -128,6 +128,6 @@ class Postgres(Dialect):
         db.execute("ANALYZE sample_flags")
 
     def size_bytes(self, db) -> int | None:
-        return db.scalar("SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-                         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
-                         "AND c.relkind = 'r'")
+        return int(db.scalar("SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+                             "AND c.relkind = 'r'"))
