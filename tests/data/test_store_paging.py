@@ -12,7 +12,7 @@ import random
 import pytest
 
 from cft.data.samples import Sample
-from cft.data.store import Store, counts as store_counts
+from cft.data.store import Store, counts as store_counts, plan
 from cft.data.store.queries import key_of
 
 FLAGS = ("no_conclusion", "empty_or_truncated", "arithmetic_error_missed")
@@ -44,14 +44,16 @@ def store(store_url):
 
 
 def _rows(store, dataset="d") -> list[dict]:
-    cols = ("id", "flagged", "updated_at", "status", "verdict", "source", "flags")
+    cols = ("id", "flagged", "updated_at", "status", "verdict", "source", "question", "flags")
     rows = store._db().all(f"SELECT {', '.join(cols)} FROM samples WHERE dataset = ?", (dataset,))
     return [dict(zip(cols, r), flags=json.loads(r[-1])) for r in rows]
 
 
-def _expected(rows, order, status=None, verdict=None, flag=None, source=None) -> list[int]:
+def _expected(rows, order, status=None, verdict=None, flag=None, source=None, search=None) -> list[int]:
     def keep(r):
+        words = r["question"].lower().split()
         return ((status is None or r["status"] in status) and (verdict is None or r["verdict"] == verdict)
+                and (search is None or all(w.lower() in words for w in search.split()))
                 and (source is None or r["source"] == source)
                 and (flag is None or (flag == "any" and r["flags"]) or (flag == "none" and not r["flags"])
                      or flag in r["flags"]))
@@ -66,16 +68,22 @@ CASES = [
     {"flag": "none"}, {"flag": "no_conclusion"}, {"flag": "no_conclusion", "status": ["reviewed", "pending"]},
     {"source": "math"}, {"source": "math", "flag": "empty_or_truncated"}, {"verdict": "unknown", "flag": "any"},
     {"status": ["draft"], "source": "champ", "verdict": "right"}, {"flag": "never_raised"},
+    {"search": "apples"}, {"search": "Apples", "status": ["pending", "reviewed"], "flag": "any"},
+    {"search": "pears", "flag": "no_conclusion", "source": "gsm8k"}, {"search": "q17 plums"}, {"search": "kiwis"},
 ]
 
 
 @pytest.mark.parametrize("order", ["id", "flagged_first", "updated"])
-def test_pages_by_key_match_the_rows_in_every_order_and_filter(store, order):
+@pytest.mark.parametrize("read_whole", [True, False], ids=["searches-read-whole", "searches-by-cells"])
+def test_pages_by_key_match_the_rows_in_every_order_and_filter(store, order, read_whole, monkeypatch):
+    if not read_whole:  # searches with this many matches page through the cells, as common words do
+        monkeypatch.setattr(plan, "SEARCH_ALL", 1)
     rows = _rows(store)
-    for case in CASES:
+    for case in CASES if read_whole else [c for c in CASES if "search" in c]:
         want = _expected(rows, order, **case)
         first = store.page("d", order=order, limit=7, **case)
-        assert (first.total, first.exact) == (len(want), True), case
+        counted = (len(want), True) if read_whole or not want else (plan.SEARCH_COUNT_CAP, False)
+        assert (first.total, first.exact) == counted, case
         got, page = [], first
         while page.samples:  # forward, by the last row's key
             got += [s.id for s in page.samples]
@@ -95,7 +103,8 @@ def test_pages_by_key_match_the_rows_in_every_order_and_filter(store, order):
 @pytest.mark.parametrize("order", ["id", "flagged_first", "updated"])
 def test_the_walk_visits_every_match_in_order_both_ways(store, order):
     rows = _rows(store)
-    for case in ({}, {"status": ["pending"]}, {"flag": "any"}, {"flag": "arithmetic_error_missed"}):
+    for case in ({}, {"status": ["pending"]}, {"flag": "any"}, {"flag": "arithmetic_error_missed"},
+                 {"search": "plums", "flag": "none"}):
         want = _expected(rows, order, **case)
         walk, sid = [], store.neighbor("d", None, +1, order=order, **case)
         while sid is not None:

@@ -64,6 +64,9 @@ class Dialect:
     def begin_write(self, raw) -> None:
         raise NotImplementedError
 
+    def yield_to_waiters(self) -> None:
+        """Before a bulk writer's next batch: let writes that are waiting for the lock go first."""
+
     begin_snapshot = "BEGIN"
     for_update = ""  # appended to the SELECT that reads a row before a compare-and-set
 
@@ -85,6 +88,11 @@ class Dialect:
     def search(self, tokens: list[str]) -> tuple[str, list[Any]]:
         """A condition on ``samples`` (alias-free) that is true when every token matches."""
         raise NotImplementedError
+
+    def fts_join(self, tokens: list[str]) -> tuple[str, str, list, str] | None:
+        """A FROM clause that reads the matches from the full-text index in id order, its match condition and
+        parameters, and its id expression; None where the search is a plain condition on ``samples``."""
+        return None
 
     # -- bulk writes ---------------------------------------------------------------------------------------------
     def reserve_ids(self, db, table: str, n: int) -> list[int]:

@@ -2,8 +2,10 @@
 
 A write that fits in one batch is one short transaction into the dataset's main part. A larger one (an import)
 creates a hidden part (state ``importing``, with its owner ``host:pid`` and a heartbeat), commits its rows in
-batches of at most ``BATCH_ROWS`` rows or ``BATCH_BYTES`` of text (each a fraction of a second, so a save never
-waits long for the lock), then shows the part by flipping its state in one short transaction: every reader sees
+batches of at most ``BATCH_ROWS`` rows or ``BATCH_BYTES`` of text, each transaction ending after ``BATCH_S``
+seconds even on a loaded machine, and lets waiting saves go first between batches (``Dialect.yield_to_waiters``),
+so a save waits for at most one short batch; then it shows the part by flipping its state in one short transaction:
+every reader sees
 all of the import or none of it. If the import fails, its part is purged before the error is raised; if its
 process is killed, the part stays hidden and :func:`cleanup_stale` purges it the next time anyone imports,
 deletes or migrates (its owner's process is gone, or its heartbeat is older than ``STALE_AFTER_S``).
@@ -25,8 +27,9 @@ from cft.errors import UserError
 
 BATCH_ROWS = 500
 BATCH_BYTES = 4 << 20
+BATCH_S = 0.15  # a batch's transaction ends after this long (the rest goes in the next one)
+CHUNK = 50  # rows written between two looks at the clock
 STALE_AFTER_S = 120.0  # a hidden part whose heartbeat is this old belongs to a dead import
-GAP_S = 0.005  # after each batch, room for a waiting save to take the lock (SQLite has one write lock)
 
 
 def owner() -> str:
@@ -50,9 +53,20 @@ def batches(samples: Iterable[Sample], rows: int = BATCH_ROWS, size: int = BATCH
         yield batch
 
 
-def _pause(db) -> None:
-    if db.dialect.name == "sqlite":
-        time.sleep(GAP_S)
+def _write_batch(db, part: int, dataset: str, batch: list[Sample], on_conflict: str, first: int) -> tuple[list[int], int]:
+    """Write the start of ``batch`` in one transaction of about BATCH_S at most; returns the new ids and how many
+    samples of the batch it took."""
+    db.dialect.yield_to_waiters()
+    ids: list[int] = []
+    done = 0
+    with db.write():
+        start = time.monotonic()
+        while done < len(batch) and (not done or time.monotonic() - start < BATCH_S):
+            chunk = batch[done:done + CHUNK]
+            ids += insert_batch(db, part, dataset, chunk, on_conflict=on_conflict, first=first + done)
+            done += len(chunk)
+        db.execute("UPDATE parts SET heartbeat = ? WHERE id = ?", (time.time(), part))
+    return ids, done
 
 
 def add_samples(db, dataset: str, samples: Iterable[Sample], *, on_conflict: str = "error",
@@ -72,12 +86,14 @@ def add_samples(db, dataset: str, samples: Iterable[Sample], *, on_conflict: str
         ensure_dataset(db, dataset, state="importing")
         part = new_part(db, dataset, "importing", owner())
     ids: list[int] = []
+    written = 0
     try:
         for batch in _chain(first, second, chunks):
-            with db.write():
-                ids += insert_batch(db, part, dataset, batch, on_conflict=on_conflict, first=len(ids))
-                db.execute("UPDATE parts SET heartbeat = ? WHERE id = ?", (time.time(), part))
-            _pause(db)
+            while batch:
+                new, done = _write_batch(db, part, dataset, batch, on_conflict, written)
+                ids += new
+                written += done
+                batch = batch[done:]
         with db.write():  # the flip: the whole import appears at once
             if db.scalar("SELECT state FROM parts WHERE id = ?", (part,)) != "importing":
                 raise UserError(f"the import into {dataset!r} was cancelled: its rows were removed while it ran "
@@ -108,6 +124,7 @@ def purge_part(db, part: int) -> int:
                    (me, time.time(), part))
     removed = 0
     while True:
+        db.dialect.yield_to_waiters()
         with db.write():
             ids = [r[0] for r in db.all("SELECT id FROM samples WHERE part = ? LIMIT ?", (part, BATCH_ROWS))]
             if ids:
@@ -125,7 +142,6 @@ def purge_part(db, part: int) -> int:
                            "(SELECT 1 FROM parts WHERE dataset = ?)", (dataset, dataset))
                 return removed
         removed += len(ids)
-        _pause(db)
 
 
 def alive(who: str, heartbeat: float) -> bool:

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from cft.data.samples import STATUSES, VERDICTS
 from cft.errors import UserError
 
 MAX_CELLS = 120  # past this many cells (many parts or sources at once), one plain statement is cheaper
 SEARCH_COUNT_CAP = 1000  # a search counts its matches up to here, then says "more than"
+# A search is first read whole, up to this many matches, in one pass of the index: with fewer, it is paged in memory
+# and counted exactly (words that are rare together cost a full walk of their doclists: walk them once, not once per
+# cell and once more to count); with this many, its total is "more than SEARCH_COUNT_CAP" and its pages come from
+# the cells, which stop after a page of such common matches.
+SEARCH_ALL = SEARCH_COUNT_CAP + 1
 
 
 class Key(NamedTuple):
@@ -117,8 +122,8 @@ def _cell_dims(f: Filters, order: Order) -> list[tuple[str, list]]:
     dims: list[tuple[str, list]] = [("part", f.parts)]
     flagged = f.flagged_values()
     narrow = f.status is None and f.verdict is None and f.source is None and f.flag_name is None
-    if narrow and order.name != "updated":  # (part, id), or (part, flagged, id)
-        if flagged is not None or order.flagged_first:
+    if f.search or (narrow and order.name != "updated"):  # (part, id), or (part, flagged, id)
+        if (flagged is not None and not f.flag_name) or order.flagged_first:
             dims.append(("flagged", flagged or [1, 0]))
         return dims
     if narrow and flagged is None:  # (part, updated_at, id)
@@ -131,11 +136,35 @@ def _cell_dims(f: Filters, order: Order) -> list[tuple[str, list]]:
     return dims
 
 
-def cells_statement(f: Filters, req: Request) -> tuple[str, list] | None:
+@dataclass
+class Source:
+    """Where a cell's keys come from: the FROM clause, its id and flagged expressions, and fixed conditions."""
+
+    table: str = "samples"
+    id: str = "id"
+    flagged: str = "flagged"
+    where: tuple[str, ...] = ()
+    params: tuple = ()
+
+
+def _source(f: Filters, order: Order, dialect, tokens: list[str]) -> Source:
+    if not f.search:
+        if f.flag_name:  # its own table, with the sample's filter columns copied in
+            return Source("sample_flags", "sample_id", "1", ("flag = ?",), (f.flag_name,))
+        return Source()
+    # A search: cells split on part (and flagged) only; the other filters are plain conditions in each cell.
+    where, params = conditions(f, dialect, [] if not tokens else tokens, skip=("part", "flagged", "search"))
+    fts = dialect.fts_join(tokens) if tokens and order.keys == ("id",) else None
+    if fts is not None:  # driven by the full-text index in id order: stops after a page of matches
+        table, match, match_params, id_expr = fts
+        return Source(table, id_expr, "flagged", (match, *where), (*match_params, *params))
+    search, search_params = conditions(Filters([], search=f.search), dialect, tokens, skip=("part",))
+    return Source("samples", "id", "flagged", (*search, *where), (*search_params, *params))
+
+
+def cells_statement(f: Filters, req: Request, dialect=None, tokens: list[str] | None = None) -> tuple[str, list] | None:
     """One UNION ALL of per-cell keyset queries returning (id, flagged, updated_at), or None when the request
-    needs the plain statement (search, or too many cells)."""
-    if f.search:
-        return None
+    has too many cells for it (then the plain statement)."""
     dims = _cell_dims(f, req.order)
     if not f.parts:
         return "SELECT 0, 0, 0.0 WHERE 1 = 0", []
@@ -144,13 +173,13 @@ def cells_statement(f: Filters, req: Request) -> tuple[str, list] | None:
         n_cells *= len(values)
     if n_cells > MAX_CELLS:
         return None
-    table, id_col, flagged_col = ("sample_flags", "sample_id", "1") if f.flag_name else ("samples", "id", "flagged")
-    keys = [id_col if k == "id" else k for k in req.order.keys]
+    src = _source(f, req.order, dialect, tokens or [])
+    keys = [src.id if k == "id" else k for k in req.order.keys]
     cursor = req.cursor
     parts_sql, params = [], []
     for combo in itertools.product(*(values for _, values in dims)):
         cell = dict(zip((name for name, _ in dims), combo))
-        where, cell_params = (["flag = ?"], [f.flag_name]) if f.flag_name else ([], [])
+        where, cell_params = list(src.where), list(src.params)
         for name, value in cell.items():
             where.append(f"{name} = ?")
             cell_params.append(value)
@@ -168,30 +197,30 @@ def cells_statement(f: Filters, req: Request) -> tuple[str, list] | None:
                 where.append(sql)
                 cell_params += values
         by = ", ".join(f"{k} {'DESC' if req.order.descending != req.backwards else 'ASC'}" for k in keys)
-        parts_sql.append(f"SELECT * FROM (SELECT {id_col} AS id, {flagged_col} AS flagged, updated_at FROM {table} "
-                         f"WHERE {' AND '.join(where)} ORDER BY {by} LIMIT ?) AS c{len(parts_sql)}")
+        parts_sql.append(f"SELECT * FROM (SELECT {src.id} AS id, {src.flagged} AS flagged, updated_at FROM "
+                         f"{src.table} WHERE {' AND '.join(where)} ORDER BY {by} LIMIT ?) AS c{len(parts_sql)}")
         params += [*cell_params, req.limit]
     if not parts_sql:
         return "SELECT 0, 0, 0.0 WHERE 1 = 0", []
     return " UNION ALL ".join(parts_sql), params
 
 
-def conditions(f: Filters, dialect, search_tokens: list[str]) -> tuple[list[str], list[Any]]:
-    """The filter as plain WHERE conditions on ``samples`` (for the plain statement and for counting a search)."""
+def conditions(f: Filters, dialect, search_tokens: list[str], skip: tuple[str, ...] = ()) -> tuple[list[str], list]:
+    """The filter as plain WHERE conditions on ``samples`` (for the plain statement and for counting a search),
+    without the ``skip`` ones (a cell already fixes part and flagged)."""
     where, params = [], []
     for column, values in (("part", f.parts), ("status", f.status), ("verdict", f.verdict),
                            ("flagged", f.flagged_values()), ("source", f.source)):
-        if values is not None:
+        if values is not None and column not in skip:
             if not values:
                 return ["1 = 0"], []
             sql, vals = _in(column, values)
             where.append(sql)
             params += vals
     if f.flag_name:
-        sql, vals = _in("part", f.parts)
-        where.append(f"id IN (SELECT sample_id FROM sample_flags WHERE flag = ? AND {sql})")
-        params += [f.flag_name, *vals]
-    if f.search:
+        where.append("id IN (SELECT sample_id FROM sample_flags WHERE flag = ?)")
+        params.append(f.flag_name)
+    if f.search and "search" not in skip:
         if search_tokens:
             sql, vals = dialect.search(search_tokens)
         else:
@@ -202,6 +231,35 @@ def conditions(f: Filters, dialect, search_tokens: list[str]) -> tuple[list[str]
         where.append(sql)
         params += vals
     return where, params
+
+
+def matches_statement(f: Filters, dialect, tokens: list[str], limit: int) -> tuple[str, list]:
+    """Up to ``limit`` matches of a search as (id, flagged, updated_at), in no particular order (driven by the
+    full-text index where the backend can: it stops there, however common the words)."""
+    src = _source(f, ORDERS["id"], dialect, tokens)
+    fixed, values = conditions(Filters(f.parts, flag=f.flag if f.flag in ("any", "none") else None), dialect, [])
+    where = [*src.where, *fixed]
+    return (f"SELECT {src.id} AS id, {src.flagged} AS flagged, updated_at FROM {src.table} "
+            f"WHERE {' AND '.join(where)} LIMIT ?", [*src.params, *values, limit])
+
+
+def count_statement(f: Filters, dialect, tokens: list[str], cap: int) -> tuple[str, list]:
+    sql, params = matches_statement(f, dialect, tokens, cap)
+    return f"SELECT COUNT(*) FROM ({sql}) AS t", params
+
+
+def window(keys: list[Key], req: Request) -> list[Key]:
+    """The requested page of ``keys`` (all the matches), by the same keyset rules as the SQL."""
+    ordered = sorted(keys, key=req.order.sort_key)
+    if req.cursor is not None:
+        at = req.order.sort_key(req.cursor)
+        if req.backwards:
+            ordered = [k for k in ordered if req.order.sort_key(k) < at or (req.inclusive and k == req.cursor)]
+        else:
+            ordered = [k for k in ordered if req.order.sort_key(k) > at or (req.inclusive and k == req.cursor)]
+    if not req.limit:
+        return []
+    return ordered[-req.limit:] if req.backwards else ordered[:req.limit]
 
 
 def plain_statement(f: Filters, req: Request, dialect, tokens: list[str], offset: int = 0) -> tuple[str, list]:

@@ -72,10 +72,24 @@ def fetch(db, ids: list[int]) -> list[Sample]:
     return [row_to_sample(by_id[i]) for i in ids if i in by_id]
 
 
-def keys_page(db, f: Filters, req: Request, offset: int = 0) -> list[Key]:
+def all_matches(db, f: Filters) -> list[Key] | None:
+    """Every match of a search, when it has fewer than plan.SEARCH_ALL (one pass); None when it has more."""
+    if not f.search:
+        return None
+    if not f.parts:
+        return []
+    rows = db.all(*plan.matches_statement(f, db.dialect, search_tokens(f.search), plan.SEARCH_ALL))
+    return [Key(int(fl), float(up), int(i)) for i, fl, up in rows] if len(rows) < plan.SEARCH_ALL else None
+
+
+def keys_page(db, f: Filters, req: Request, offset: int = 0, matches: list[Key] | None = None) -> list[Key]:
     """The keys of the requested page, in page order."""
+    if f.search and not offset:
+        matches = matches if matches is not None else all_matches(db, f)
+        if matches is not None:
+            return plan.window(matches, req)
     tokens = search_tokens(f.search or "")
-    stmt = None if offset else plan.cells_statement(f, req)
+    stmt = None if offset else plan.cells_statement(f, req, db.dialect, tokens)
     if stmt is None:
         stmt = plan.plain_statement(f, req, db.dialect, tokens, offset)
     keys = [Key(int(fl), float(up), int(i)) for i, fl, up in db.all(*stmt)]
@@ -91,10 +105,8 @@ def total(db, f: Filters) -> tuple[int, bool]:
     if not f.parts:
         return 0, True
     if f.search:
-        where, params = plan.conditions(f, db.dialect, search_tokens(f.search))
-        n = db.scalar(f"SELECT COUNT(*) FROM (SELECT 1 FROM samples WHERE {' AND '.join(where)} LIMIT ?) AS t",
-                      [*params, plan.SEARCH_COUNT_CAP + 1])
-        return min(int(n), plan.SEARCH_COUNT_CAP), int(n) <= plan.SEARCH_COUNT_CAP
+        n = int(db.scalar(*plan.count_statement(f, db.dialect, search_tokens(f.search), plan.SEARCH_COUNT_CAP + 1)))
+        return min(n, plan.SEARCH_COUNT_CAP), n <= plan.SEARCH_COUNT_CAP
     where, params = ["flag = ?"], [f.flag_name or ALL]
     flagged = None if f.flag_name else f.flagged_values()
     for column, values in (("part", f.parts), ("status", f.status), ("verdict", f.verdict),
@@ -115,8 +127,13 @@ def page(db, dataset=None, *, status=None, verdict=None, flag=None, source=None,
     f = filters(db, dataset, status=status, verdict=verdict, flag=flag, source=source, search=search)
     req = Request(plan.order_named(order), max(0, int(limit)), after=_key(at if at is not None else after),
                   before=_key(before), last=last, inclusive=at is not None)
-    keys = keys_page(db, f, req, max(0, int(offset or 0))) if req.limit else []
-    n, exact = total(db, f)
+    offset = max(0, int(offset or 0))
+    matches = all_matches(db, f) if f.search and not offset else None
+    keys = keys_page(db, f, req, offset, matches) if req.limit else []
+    if f.search and not offset:
+        n, exact = (len(matches), True) if matches is not None else (plan.SEARCH_COUNT_CAP, False)
+    else:
+        n, exact = total(db, f)
     return Page(fetch(db, [k.id for k in keys]), n, exact, keys[0] if keys else None, keys[-1] if keys else None)
 
 

@@ -1,13 +1,19 @@
 """The SQLite backend: one file in WAL mode, FTS5 for search, ``PRAGMA user_version`` for the schema version.
 
 SQLite has one write lock per file. A write takes it with ``BEGIN IMMEDIATE`` before it reads anything, which is
-what makes a compare-and-set save safe between processes. SQLite's own busy handler backs off to 100 ms sleeps,
-so a waiting save could keep missing the short gaps between an import's batches; :meth:`SQLite.begin_write`
-polls every millisecond or two instead, and the importer leaves a gap after each batch (imports.GAP_S).
+what makes a compare-and-set save safe between processes. An import holds the lock for one short batch at a time,
+and a save must not keep missing the moments between batches (SQLite's own busy handler sleeps up to 100 ms at a
+time, and a loaded machine may not run the waiting process in a gap of a few milliseconds). So a write that finds
+the lock taken says so: it holds a shared ``flock`` on ``<store>-writers`` while it polls for the lock every
+millisecond or two, and a bulk writer (:meth:`SQLite.yield_to_waiters`, before each batch) waits while anyone
+holds it. A save then waits for at most the batch in progress.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import sqlite3
 import time
 
@@ -70,24 +76,52 @@ class SQLite(Dialect):
                 return StoreUnavailable(f"cannot open the sample store {self.where()}: {exc}")
         return None
 
-    def begin_write(self, raw) -> None:
-        # Poll for the write lock in short steps (see the module docstring) rather than in SQLite's long sleeps.
-        raw.execute("PRAGMA busy_timeout=0")
-        deadline = time.monotonic() + BUSY_TIMEOUT_S
-        pause = 0.0005
+    @contextlib.contextmanager
+    def _waiting(self, mode: int):
+        fd = os.open(str(self.path) + "-writers", os.O_RDWR | os.O_CREAT, 0o666)
         try:
-            while True:
-                try:
-                    raw.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    text = str(exc).lower()
-                    if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
-                        raise
-                time.sleep(pause)
-                pause = min(pause * 2, 0.002)
+            fcntl.flock(fd, mode)
+            yield
+        finally:
+            os.close(fd)  # releases the flock
+
+    def begin_write(self, raw) -> None:
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+                    raise
+            # Taken: say so to bulk writers, and poll in short steps rather than in SQLite's long sleeps.
+            deadline = time.monotonic() + BUSY_TIMEOUT_S
+            pause = 0.0005
+            with self._waiting(fcntl.LOCK_SH):
+                while True:
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.002)
+                    try:
+                        raw.execute("BEGIN IMMEDIATE")
+                        return
+                    except sqlite3.OperationalError as exc:
+                        text = str(exc).lower()
+                        if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                            raise
         finally:
             raw.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+
+    def yield_to_waiters(self, longest: float = 2.0) -> None:
+        """Before a bulk writer's next batch: wait (up to ``longest``) while other writes wait for the lock."""
+        deadline = time.monotonic() + longest
+        while True:
+            try:
+                with self._waiting(fcntl.LOCK_EX | fcntl.LOCK_NB):
+                    return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.001)
 
     def extra_ddl(self) -> list[str]:
         return list(FTS_DDL)
@@ -98,9 +132,18 @@ class SQLite(Dialect):
     def set_version(self, db, version: int) -> None:
         db.execute(f"PRAGMA user_version = {int(version)}")
 
+    @staticmethod
+    def _match(tokens: list[str]) -> str:
+        return " ".join('"' + t.replace('"', '""') + '"' for t in tokens)  # each token a phrase; quotes doubled
+
     def search(self, tokens: list[str]) -> tuple[str, list]:
-        match = " ".join('"' + t.replace('"', '""') + '"' for t in tokens)
-        return "id IN (SELECT rowid FROM samples_fts WHERE samples_fts MATCH ?)", [match]
+        return "id IN (SELECT rowid FROM samples_fts WHERE samples_fts MATCH ?)", [self._match(tokens)]
+
+    def fts_join(self, tokens: list[str]) -> tuple[str, str, list, str]:
+        # CROSS JOIN keeps FTS5 as the outer loop: it yields matches in rowid order, so a page of matches stops
+        # after about a page of rows instead of collecting every match of a common word first.
+        return ("samples_fts CROSS JOIN samples ON samples.id = samples_fts.rowid", "samples_fts MATCH ?",
+                [self._match(tokens)], "samples_fts.rowid")
 
     def reserve_ids(self, db, table: str, n: int) -> list[int]:
         # Explicit ids above the AUTOINCREMENT sequence; inserting them moves the sequence on (no id is reused).
