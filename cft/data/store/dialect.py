@@ -89,6 +89,10 @@ class Dialect:
         """A condition on ``samples`` (alias-free) that is true when every token matches."""
         raise NotImplementedError
 
+    def read_matches(self, db, sql: str, params: list) -> list[tuple]:
+        """Run the statement that collects a search's first matches (plan.matches_statement)."""
+        return db.all(sql, params)
+
     def fts_join(self, tokens: list[str]) -> tuple[str, str, list, str] | None:
         """A FROM clause that reads the matches from the full-text index in id order, its match condition and
         parameters, and its id expression; None where the search is a plain condition on ``samples``."""

@@ -27,7 +27,7 @@ from cft.errors import UserError
 
 BATCH_ROWS = 500
 BATCH_BYTES = 4 << 20
-BATCH_S = 0.15  # a batch's transaction ends after this long (the rest goes in the next one)
+BATCH_S = 0.1  # a batch stops taking rows after this long (its commit, which flushes FTS5, comes on top)
 CHUNK = 50  # rows written between two looks at the clock
 STALE_AFTER_S = 120.0  # a hidden part whose heartbeat is this old belongs to a dead import
 
@@ -53,7 +53,8 @@ def batches(samples: Iterable[Sample], rows: int = BATCH_ROWS, size: int = BATCH
         yield batch
 
 
-def _write_batch(db, part: int, dataset: str, batch: list[Sample], on_conflict: str, first: int) -> tuple[list[int], int]:
+def _write_batch(db, part: int, dataset: str, batch: list[Sample], on_conflict: str,
+                 first: int) -> tuple[list[int], int]:
     """Write the start of ``batch`` in one transaction of about BATCH_S at most; returns the new ids and how many
     samples of the batch it took."""
     db.dialect.yield_to_waiters()

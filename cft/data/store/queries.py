@@ -78,7 +78,7 @@ def all_matches(db, f: Filters) -> list[Key] | None:
         return None
     if not f.parts:
         return []
-    rows = db.all(*plan.matches_statement(f, db.dialect, search_tokens(f.search), plan.SEARCH_ALL))
+    rows = db.dialect.read_matches(db, *plan.matches_statement(f, db.dialect, search_tokens(f.search), plan.SEARCH_ALL))
     return [Key(int(fl), float(up), int(i)) for i, fl, up in rows] if len(rows) < plan.SEARCH_ALL else None
 
 
