@@ -50,29 +50,32 @@ def _raw(url):
 
 
 def describe(url=None, *, check: bool = False) -> dict:
+    """What ``db info`` prints, read without opening (so without migrating) the store."""
     from cft.data.store import counts, imports
     from cft.data.store.migrations import LATEST
 
     db = _raw(url)
-    out = {"backend": db.dialect.name, "where": db.dialect.where(), "schema": db.dialect.version(db),
-           "latest_schema": LATEST}
-    if out["schema"] < 6:
-        out["note"] = "run `python -m cft db migrate` to upgrade the schema" if out["schema"] else "empty (no schema)"
+    try:
+        out = {"backend": db.dialect.name, "where": db.dialect.where(), "schema": db.dialect.version(db),
+               "latest_schema": LATEST}
+        if out["schema"] < 6:
+            out["note"] = ("run `python -m cft db migrate` to upgrade the schema" if out["schema"]
+                           else "empty (no schema yet)")
+            return out
+        out["datasets"] = db.scalar("SELECT COUNT(*) FROM datasets WHERE state = 'ready'")
+        out["samples"] = int(db.scalar("SELECT COALESCE(SUM(c.n), 0) FROM sample_counts c JOIN parts p "
+                                       "ON p.id = c.part WHERE p.state = 'ready' AND c.flag = ''"))
+        out["history_rows"] = db.scalar("SELECT COUNT(*) FROM history")
+        out["hidden_parts"] = [
+            {"part": part, "dataset": name, "state": state, "owner": owner, "alive": imports.alive(owner, beat)}
+            for part, name, state, owner, beat in db.all(
+                "SELECT id, dataset, state, owner, heartbeat FROM parts WHERE state <> 'ready' ORDER BY id")]
+        out["size_bytes"] = db.dialect.size_bytes(db)
+        if check:
+            out["problems"] = db.dialect.integrity(db) + counts.mismatches(db)
         return out
-    out["datasets"] = db.scalar("SELECT COUNT(*) FROM datasets WHERE state = 'ready'")
-    out["samples"] = int(db.scalar("SELECT COALESCE(SUM(c.n), 0) FROM sample_counts c JOIN parts p ON p.id = c.part "
-                                   "WHERE p.state = 'ready' AND c.flag = ''"))
-    out["history_rows"] = db.scalar("SELECT COUNT(*) FROM history")
-    out["hidden_parts"] = [
-        {"part": part, "dataset": name, "state": state, "owner": owner,
-         "alive": imports.alive(owner, beat)}
-        for part, name, state, owner, beat in db.all(
-            "SELECT id, dataset, state, owner, heartbeat FROM parts WHERE state <> 'ready' ORDER BY id")]
-    out["size_bytes"] = db.dialect.size_bytes(db)
-    if check:
-        out["problems"] = db.dialect.integrity(db) + counts.mismatches(db)
-    db.raw.close()
-    return out
+    finally:
+        db.raw.close()
 
 
 def run_info(args) -> int:
@@ -104,9 +107,12 @@ def run_migrate(args) -> int:
     from cft.data.store.migrations import LATEST, create_or_migrate
 
     db = _raw(args.url)
-    before = db.dialect.version(db)
-    applied = create_or_migrate(db)
-    purged = imports.cleanup_stale(db)
+    try:
+        before = db.dialect.version(db)
+        applied = create_or_migrate(db)
+        purged = imports.cleanup_stale(db)
+    finally:
+        db.raw.close()
     where = db.dialect.where()
     if applied:
         print(f"{where}: schema {before or 'none'} -> {LATEST} (applied: {', '.join(map(str, applied))})")
@@ -114,7 +120,6 @@ def run_migrate(args) -> int:
         print(f"{where}: schema {before} is up to date")
     if purged:
         print(f"purged {len(purged)} hidden part(s) left by killed imports or deletes")
-    db.raw.close()
     return 0
 
 

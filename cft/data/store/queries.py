@@ -158,19 +158,19 @@ def neighbor(db, dataset, current_id, step: int, *, order: str = "id", **kwargs)
     """The id ``step`` places from ``current_id`` within the filter and order, or None past either end.
 
     The current sample need not match the filter (after a submit it may have left "pending only"): the walk
-    continues from where it sits in the order now.
+    continues from where it sits in the order now. From no sample (or one deleted meanwhile) it starts at the first
+    match going forward, at the last going back.
     """
     if not step:
         return current_id
     f = filters(db, dataset, **kwargs)
     req = Request(plan.order_named(order), abs(int(step)))
-    if current_id in (None, ""):
+    row = None if current_id in (None, "") else db.one("SELECT flagged, updated_at, id FROM samples WHERE id = ?",
+                                                       (int(current_id),))
+    if row is None:
         req.last = step < 0
         req.limit = 1
     else:
-        row = db.one("SELECT flagged, updated_at, id FROM samples WHERE id = ?", (int(current_id),))
-        if row is None:
-            raise UserError(f"no sample with id {current_id}")
         key = Key(int(row[0]), float(row[1]), int(row[2]))
         req.after, req.before = (key, None) if step > 0 else (None, key)
     keys = keys_page(db, f, req)
