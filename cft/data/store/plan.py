@@ -8,7 +8,10 @@ already in page order, so ``WHERE <cell> AND (key) > (cursor) ORDER BY key LIMIT
 whatever the page number. All cells go to the database as one ``UNION ALL`` statement, and their (at most 50 each)
 keys are merged here. A flag name pages over ``sample_flags`` the same way. ``flagged_first`` sorts flagged
 before unflagged, so flagged is always a cell column there and the cursor's flagged value says which cells lie
-before or after it. Search, and requests with too many cells, use one plain statement that the database plans.
+before or after it. A search first reads up to SEARCH_ALL matches in one pass of its index; past that (common words)
+its cells are split on part and flagged only, with the other filters as conditions, and on SQLite each cell reads
+FTS5's matches in id order, so it stops after a page of them. A jump to a page number, and a request with too many
+cells, use one plain statement that the database plans.
 """
 
 from __future__ import annotations
