@@ -109,7 +109,7 @@ def browse(store, filters: Filters, page: int = 1, *, move: str | None = None, p
     def read(number: int, **where) -> Page:
         got = store.page(filters.dataset, **kwargs, **{"limit": PAGE_SIZE, **where})
         pages = max(1, -(-got.total // PAGE_SIZE))
-        number = pages if where.get("last") else min(max(1, number), pages)
+        number = pages if where.get("last") and not where.get("offset") else min(max(1, number), pages)
         return Page(got.samples, got.total, number, pages, got.exact, list(got.first) if got.first else None,
                     list(got.last) if got.last else None, filters.signature())
 
@@ -138,6 +138,10 @@ def browse(store, filters: Filters, page: int = 1, *, move: str | None = None, p
     total = store.page(filters.dataset, **kwargs, limit=0).total
     if number >= -(-total // PAGE_SIZE):
         return last_page()
+    # A jump is the one read by offset, so it counts from the nearer end: at most half the rows are skipped.
+    after = total - number * PAGE_SIZE  # rows after the wanted page
+    if after < (number - 1) * PAGE_SIZE:
+        return read(number, last=True, offset=after)
     return read(number, offset=(number - 1) * PAGE_SIZE)
 
 

@@ -218,3 +218,15 @@ def test_a_busy_store_keeps_the_editor_and_asks_to_try_again(store, monkeypatch)
     blocker.execute("ROLLBACK")
     blocker.close()
     assert handlers.save(store, 3, "Mine.", status="reviewed", expected_revision=1, annotator="a").ok
+
+
+def test_a_typed_page_number_jumps_there_from_either_end(store):
+    f = review.Filters("d", order="flagged_first")
+    first = review.browse(store, f, 1)
+    second = review.browse(store, f, move="next", position=first.position())
+    third = review.browse(store, f, move="next", position=second.position())
+    everything = [s.id for page in (first, second, third) for s in page.samples]
+    assert sorted(everything) == list(range(1, 121)) and everything[0] == 5  # flagged first, every row once
+    for number in (1, 2, 3):  # page 2 of 3 is read from the end (20 rows after it), page 3 is the last page
+        shown = review.browse(store, f, number)
+        assert shown.page == number and [s.id for s in shown.samples] == everything[(number - 1) * 50:number * 50]
