@@ -19,7 +19,7 @@ save took: "save wait during import" is the longest (target < 1 s). Then, per ca
 - save: get(id) then a revision-checked update(id, {critique, status})
 - walk: the next or previous sample from a random one within a status filter (the editor's prev/next)
 - counts: the status chips and statistics (from the maintained counts)
-- jump (shown, not a target): a typed page number, read with OFFSET
+- jump (shown, not a target): a typed page number (review.browse), read with OFFSET from the nearer end
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cft.data import review  # noqa: E402
 from cft.data.samples import STATUSES, Sample  # noqa: E402
 from cft.data.store import Store, StoreBusy  # noqa: E402
 from cft.data.store.queries import key_of  # noqa: E402
@@ -189,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         timed("walk", lambda: int(store.neighbor("bench", rng.choice(ids), rng.choice((1, -1)), status=walk_status,
                                                  order="flagged_first") is not None))
         timed("counts", lambda: store.counts("bench")["total"] + len(store.stats("bench")["flags"]))
-        offset = rng.randrange(0, max(1, len(ids) - 50), 50)
-        timed("jump", lambda: store.page("bench", order="id", offset=offset).total)
+        number = rng.randrange(1, max(2, len(ids) // review.PAGE_SIZE))
+        timed("jump", lambda: review.browse(store, review.Filters("bench", order="id"), number).total)
 
     size = store.dialect.size_bytes(store._db()) or 0
     print(f"store benchmark: {args.n:,} synthetic samples, {args.calls} calls per operation, {store.backend} "
