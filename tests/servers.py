@@ -256,7 +256,12 @@ def start_postgres(*, timeout: float = 120.0, settings: dict[str, str] | None = 
                         "-t", str(int(timeout)), "-o", options, "start"], check=True, capture_output=True, cwd=root,
                        timeout=timeout + 10)
         server = PostgresServer(root, port, bin_dir, prefix)
-        server.execute("CREATE DATABASE cft", database="postgres")
+        try:
+            server.execute("CREATE DATABASE cft", database="postgres")
+        except Exception as exc:  # noqa: BLE001 - running but unusable: stop it, then say why
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            server.stop()
+            raise RuntimeError(f"PostgreSQL started but refused CREATE DATABASE ({exc}): {tail}") from exc
         return server
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
