@@ -7,16 +7,22 @@
 - ``trained_checkpoints`` and ``toy``: real LoRA checkpoints of the tiny model that answer "7" and "8", and a run
   with an eval of each (the Compare tab's and checkpoint selection's world).
 - ``browser_page``: a page in headless Debian chromium.
+- ``postgres_server``: one throwaway PostgreSQL cluster per session (tests/servers.py). If it cannot start, every
+  test that needs it errors: it is skipped only when ``CFT_TEST_POSTGRES=0`` says no server is wanted.
+- ``store_url``: a fresh, empty sample store on each backend (SQLite in the test's workspace; a schema of its own
+  on the PostgreSQL server), also set as ``CFT_DATABASE_URL`` so ``Store()`` and subprocesses open it.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, install_run, sevens_benchmark, train_adapter_checkpoints
+from tests.servers import start_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -32,6 +38,37 @@ def cft_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "workspace"
     monkeypatch.setenv("CFT_HOME", str(home))
     return home
+
+
+POSTGRES_WANTED = os.environ.get("CFT_TEST_POSTGRES", "1").strip().lower() not in ("0", "no", "false", "off")
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    if not POSTGRES_WANTED:
+        pytest.skip("CFT_TEST_POSTGRES=0: told that no PostgreSQL server is wanted")
+    try:
+        # A throwaway cluster needs no crash safety: fsync off makes its many small transactions fast.
+        server = start_postgres(settings={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
+    except RuntimeError as exc:
+        pytest.fail(f"the PostgreSQL test server could not start: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request, cft_home, monkeypatch) -> str:
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(cft_home / "samples.db")
+    else:
+        server = request.getfixturevalue("postgres_server")
+        schema = "t_" + uuid.uuid4().hex[:12]
+        server.execute(f"CREATE SCHEMA {schema}")
+        request.addfinalizer(lambda: server.execute(f"DROP SCHEMA {schema} CASCADE"))
+        url = server.url(schema=schema)
+    monkeypatch.setenv("CFT_DATABASE_URL", url)
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
 """Import: records from a container or the Hub, turned into samples through their shape, all or nothing.
 
 Every bad row is collected as a :class:`RowError` and :class:`ImportFailed` lists them; ``skip_bad=True`` keeps the
-good rows and returns the errors. A sample's flags and verdict are computed on the way in.
+good rows and returns the errors. A sample's flags and verdict are computed on the way in. The rows are written by
+``Store.add_samples``: a large file commits in short batches into a hidden part of the dataset (annotators' saves
+keep going meanwhile) that appears whole at the end, or not at all if the import fails or is killed.
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ def _store_result(store, dataset: str, result: ImportResult, on_conflict: str) -
 
 def import_file(store, path: str | Path, dataset: str, *, fmt: str = "auto", mapping: dict[str, str] | None = None,
                 skip_bad: bool = False, on_conflict: str = "error") -> ImportResult:
-    """Read ``path`` and add its samples to ``dataset`` in one transaction. ``result.ids``: the new ids
+    """Read ``path`` and add its samples to ``dataset``, all or nothing to readers. ``result.ids``: the new ids
     (with ``on_conflict="ignore"``, re-importing the same file adds nothing: keys are ``<stem>:<line>`` or ids)."""
     return _store_result(store, dataset, read_samples(path, fmt=fmt, mapping=mapping, skip_bad=skip_bad), on_conflict)
 
