@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 import traceback
@@ -26,13 +27,13 @@ from cft.train.trainer import TargetOnlyTrainer, load_base, lora_model, training
 
 
 def last_checkpoint(run_dir: Path) -> Path | None:
-    ckpts = run_dir / "checkpoints"
-    if not ckpts.is_dir():
-        return None
-    from transformers.trainer_utils import get_last_checkpoint
-
-    found = get_last_checkpoint(str(ckpts))
-    return Path(found) if found else None
+    """The newest complete checkpoint a resume can start from (cft.workspace.checkpoints). Half-written ones, left
+    by a kill during a save, are removed first: the Trainer would count them when it rotates old checkpoints."""
+    for partial in workspace.incomplete_checkpoints(run_dir):
+        print(f"[cft] removing {partial.name}: it was not completely written (killed during the save?)", flush=True)
+        shutil.rmtree(partial, ignore_errors=True)
+    found = workspace.checkpoints(run_dir, resumable=True)
+    return found[-1] if found else None
 
 
 def _truncate_metrics(job, step: int) -> None:
@@ -96,9 +97,16 @@ def run(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, sam
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
     adapter_dir = run_dir / "adapter"
-    trainer.save_model(str(adapter_dir))  # a standard PEFT directory (adapter_config.json + safetensors)
+    # A standard PEFT directory (adapter_config.json + safetensors), written beside and renamed into place: a kill
+    # during the save leaves the previous adapter (or none), never a half-written one that lists as a model.
+    partial = run_dir / ".adapter.partial"
     if is_main:
-        trainer.processing_class.save_pretrained(str(adapter_dir))
+        shutil.rmtree(partial, ignore_errors=True)
+    trainer.save_model(str(partial))
+    if is_main:
+        trainer.processing_class.save_pretrained(str(partial))
+        shutil.rmtree(adapter_dir, ignore_errors=True)
+        os.replace(partial, adapter_dir)
     summary = {k: v for k, v in (result.metrics or {}).items() if isinstance(v, (int, float))}
     return {"state": "stopped" if callback.stopped else "completed", "global_step": trainer.state.global_step,
             "adapter": str(adapter_dir), "summary": summary}
