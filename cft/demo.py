@@ -10,10 +10,15 @@ from __future__ import annotations
 import os
 
 from cft import workspace
+from cft.errors import UserError
 
 # The most a visitor can train in demo mode: a few minutes on a 2-vCPU Space.
 DEMO_MAX_STEPS = 20
 DEMO_MAX_LENGTH = 512
+
+
+# Hub model ids the operator lets visitors load, comma-separated (the embedded model is always allowed).
+MODELS_ENV = "CFT_DEMO_MODELS"
 
 
 def is_demo() -> bool:
@@ -46,3 +51,31 @@ def ensure_assets() -> list[str]:
 def allowed_presets(presets: list[str]) -> list[str]:
     """The Train tab's preset choices: only the CPU preset on a public demo."""
     return [p for p in presets if p == "cpu-quick"] if is_demo() else presets
+
+
+def allowed_models() -> list[str]:
+    """The models a visitor may load: the embedded one and the operator's list (adapters trained here too)."""
+    return ["embedded", *[m.strip() for m in os.environ.get(MODELS_ENV, "").split(",") if m.strip()]]
+
+
+def check_model(spec: str | None, what: str = "model") -> None:
+    """In demo mode, refuse a model that is not the embedded one, on the operator's list, or trained on this Space
+    (a directory under the workspace's runs or the model cache). Every refusal reads the same, whatever exists."""
+    if not is_demo() or spec is None:
+        return
+    from cft import paths
+    from cft.models import EMBEDDED_LABEL, _cache_root
+
+    text = str(spec)
+    if text in allowed_models() or text == EMBEDDED_LABEL:
+        return
+    if paths.is_path_like(text):
+        try:
+            real = paths.resolve(text, what, kind="dir")
+        except UserError:
+            real = None
+        homes = [paths.real_path(workspace.runs_dir()), paths.real_path(_cache_root())]
+        if real is not None and any(real == h or h in real.parents for h in homes):
+            return
+    raise UserError(f"demo mode: {what} {text[:200]!r} is not available here; this Space loads "
+                    f"{', '.join(allowed_models())} and the adapters trained on it")

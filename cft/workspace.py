@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from cft.errors import UserError
@@ -57,13 +58,35 @@ def reports_dir() -> Path:
     return subdir("reports")
 
 
+NAME_MAX = 100
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+NAME_RULE = f"1 to {NAME_MAX} letters, digits, '.', '-' or '_', starting with a letter or a digit"
+LABEL_MAX = 64
+_LABEL = re.compile(r"[^\W_][\w .@'-]*")  # a person's name: any script's letters, spaces, . @ ' - _
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:80] + "…"
+
+
 def check_name(name: str, what: str = "name") -> str:
-    """The one rule for a name that becomes a directory (a run, an eval, a job, a report): not empty, no path
-    separator or NUL, no leading dot, so it can never escape its parent directory. Returns the name."""
-    if not name or name in {".", ".."} or "/" in name or "\\" in name or "\x00" in name or name.startswith("."):
-        raise UserError(f"{what}: invalid name {name!r}: use letters, digits, '-', '_' (no path separators, "
-                        "no leading dot)")
+    """The one rule for a name that becomes a directory or a key (a run, an eval, a job, a report, a dataset):
+    ASCII letters, digits, '.', '-', '_', starting with a letter or digit, at most NAME_MAX characters. So it can
+    never escape its parent directory, never exceeds a filesystem's limit, and shows the same in a page, a log and
+    a shell. Returns the name."""
+    if not isinstance(name, str) or len(name) > NAME_MAX or not _NAME.fullmatch(name):
+        raise UserError(f"{what} {_shown(name)}: expected {NAME_RULE}")
     return name
+
+
+def check_label(text: str, what: str = "name") -> str:
+    """The rule for a person's name (an annotator): letters of any script, digits, spaces and . @ ' - _, at most
+    LABEL_MAX characters; no markup, no control characters. Returns it without surrounding spaces."""
+    text = text.strip() if isinstance(text, str) else text
+    if not isinstance(text, str) or len(text) > LABEL_MAX or not _LABEL.fullmatch(text):
+        raise UserError(f"{what} {_shown(text)}: expected 1 to {LABEL_MAX} letters, digits, spaces or . @ ' - _")
+    return text
 
 
 def safe_child(parent: Path, name: str, what: str = "name") -> Path:

@@ -64,6 +64,7 @@ def test_demo_caps_training_to_the_cpu_budget(monkeypatch, tiny_model_dir):
     store.add_samples("d", [Sample(question=f"q{i}", response="r", critique="ok\nConclusion: right [END]",
                                    verdict="right", reference_solution="s") for i in range(4)])
     monkeypatch.setenv("CFT_DEMO", "1")
+    monkeypatch.setenv("CFT_DEMO_MODELS", str(tiny_model_dir))  # the operator's allow-list of base models
     config = preset_config("gpu", name="big", dataset="d", base_model=str(tiny_model_dir), max_steps=5000,
                            max_length=4096)
     runs.launch(config)

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
+from cft import paths
 from cft.data.flags import compute_flags
 from cft.data.formats import alpaca, flat, messages
 from cft.data.formats.containers import CONTAINERS, READERS, detect_container, load_hf_dir, records_table
@@ -96,17 +97,17 @@ def _result(source: str, samples, errors, shape, skip_bad: bool) -> ImportResult
 
 
 def read_samples(path: str | Path, *, fmt: str = "auto", mapping: dict[str, str] | None = None,
-                 skip_bad: bool = False) -> ImportResult:
+                 skip_bad: bool = False, extra_roots: tuple = ()) -> ImportResult:
     """Parse a file (or a saved ``datasets`` directory) into samples, without touching the store.
 
     ``fmt``: ``auto`` (container from the extension, shape from the first record), a shape (``alpaca``,
     ``messages``, ``flat``) or a container (``jsonl``, ``json``, ``csv``, ``parquet``, ``hf``).
     """
-    path = Path(path)
     if fmt not in ("auto", *SHAPES, *CONTAINERS):
         raise UserError(f"unknown format {fmt!r}; use auto, {', '.join(SHAPES)} or {', '.join(CONTAINERS)}")
-    if not path.exists():
-        raise UserError(f"{path}: no such file or directory")
+    # Through cft.paths like every path a user names: outside the allowed roots reads like missing.
+    given = Path(str(path))
+    path = paths.resolve(path, "import file", extra_roots=extra_roots)
     mapping = _check_mapping(mapping)
     container = detect_container(path, fmt)
     shape = fmt if fmt in SHAPES else "auto"
@@ -120,8 +121,8 @@ def read_samples(path: str | Path, *, fmt: str = "auto", mapping: dict[str, str]
             raise ImportFailed(str(path), [RowError(0, "", "empty file: no records")])
         records = READERS[container](path)
     unit = "line" if container in ("jsonl", "csv") else "record"
-    samples, errors, shape = _convert(records, shape, mapping, path.stem, unit)
-    return _result(str(path), samples, errors, shape, skip_bad)
+    samples, errors, shape = _convert(records, shape, mapping, given.stem, unit)
+    return _result(str(given), samples, errors, shape, skip_bad)
 
 
 def _store_result(store, dataset: str, result: ImportResult, on_conflict: str) -> ImportResult:
@@ -132,10 +133,11 @@ def _store_result(store, dataset: str, result: ImportResult, on_conflict: str) -
 
 
 def import_file(store, path: str | Path, dataset: str, *, fmt: str = "auto", mapping: dict[str, str] | None = None,
-                skip_bad: bool = False, on_conflict: str = "error") -> ImportResult:
+                skip_bad: bool = False, on_conflict: str = "error", extra_roots: tuple = ()) -> ImportResult:
     """Read ``path`` and add its samples to ``dataset`` in one transaction. ``result.ids``: the new ids
     (with ``on_conflict="ignore"``, re-importing the same file adds nothing: keys are ``<stem>:<line>`` or ids)."""
-    return _store_result(store, dataset, read_samples(path, fmt=fmt, mapping=mapping, skip_bad=skip_bad), on_conflict)
+    result = read_samples(path, fmt=fmt, mapping=mapping, skip_bad=skip_bad, extra_roots=extra_roots)
+    return _store_result(store, dataset, result, on_conflict)
 
 
 def hub_offline() -> bool:
