@@ -13,9 +13,10 @@ from pathlib import Path
 import gradio as gr
 
 from cft import demo as demo_mode
+from cft import redact
 from cft.auth import gradio_auth
 from cft.data.formats import export_all
-from pages.common import banner_markdown
+from pages.common import banner_markdown, guard_all
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 # (tab label, module under pages/). Order is the order of the research loop.
@@ -39,7 +40,7 @@ def build_app() -> gr.Blocks:
         for label, module in TABS:
             with gr.Tab(label, id=module):
                 importlib.import_module(f"pages.{module}").build()
-    return demo
+    return guard_all(demo)
 
 
 def launch_kwargs() -> dict:
@@ -60,6 +61,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     parser.add_argument("--share", action="store_true")
     args = parser.parse_args()
+    redact.guard_output()  # before Gradio and uvicorn create their log handlers on these streams
     demo_mode.ensure_assets()
     build_app().queue().launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
 

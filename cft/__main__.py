@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 import sys
 
-from cft import __version__, commands, paths
+from cft import __version__, commands, paths, redact
 from cft.errors import UserError
 
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    redact.guard_output()
     try:
         # The command line is the operator's own shell: any path they name is theirs to use (cft.paths).
         with paths.trusted():

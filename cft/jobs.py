@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cft.redact import redact, redact_obj
+
 STATES = ("queued", "running", "completed", "failed", "stopped")
 ACTIVE = ("queued", "running")
 
@@ -104,7 +106,7 @@ class JobDir:
             raise ValueError(f"state must be one of {STATES}, got {state!r}")
         self.path.mkdir(parents=True, exist_ok=True)
         current = read_json(self.status_path, {})
-        current.update(extra)
+        current.update(redact_obj(extra))  # errors and log tails may quote a key an endpoint echoed
         current["state"] = state
         current["updated_at"] = time.time()
         if state == "running":
@@ -131,7 +133,7 @@ class JobDir:
     def append_metric(self, record: dict) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         with open(self.metrics_path, "a") as fh:
-            fh.write(json.dumps(record, default=float) + "\n")
+            fh.write(json.dumps(redact_obj(record), default=float) + "\n")
             fh.flush()
 
     def metrics(self) -> list[dict]:
@@ -143,7 +145,8 @@ class JobDir:
         started = previous.get("started_at", now)
         elapsed = now - started
         eta = elapsed / done * (total - done) if done and total else None
-        data = {"done": done, "total": total, "started_at": started, "elapsed": elapsed, "eta": eta, **counts}
+        data = {"done": done, "total": total, "started_at": started, "elapsed": elapsed, "eta": eta,
+                **redact_obj(counts)}
         self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.progress_path, data)
         return data
@@ -160,7 +163,8 @@ class JobDir:
                 data = fh.read().decode("utf-8", "replace")
         except FileNotFoundError:
             return ""
-        return "\n".join(data.splitlines()[-n:])
+        # Redacted again on the way out: a log written before a key was known to be one.
+        return redact("\n".join(data.splitlines()[-n:]))
 
 
 def spawn(argv: list[str], job_dir: JobDir | str | Path, env: dict | None = None) -> int:

@@ -28,11 +28,12 @@ def stop_job(job_id: str | None) -> str:
     return "Stopping…" if jobs.stop(generation.get_job(job_id)) else f"job {job_id} is not running"
 
 
-def resume_job(job_id: str | None, api_key: str | None = None) -> str:
+def resume_job(job_id: str | None, api_key: str | None = None, retry_failed: bool = False) -> str:
     if not job_id:
         raise UserError("no job selected")
-    generation.relaunch(job_id, api_key or None)
-    return f"Resumed job `{job_id}`: it continues where it stopped."
+    generation.relaunch(job_id, api_key or None, retry_failed=bool(retry_failed))
+    again = " and tries the refused samples again" if retry_failed else ""
+    return f"Resumed job `{job_id}`: it continues where it stopped{again}."
 
 
 def connection_message(base_url: str, model: str, api_key: str | None, timeout: float = 30.0) -> str:
