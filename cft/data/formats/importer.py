@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 from cft import paths
 from cft.data.flags import compute_flags
-from cft.data.formats import alpaca, flat, messages
+from cft.data.formats import alpaca, flat, messages, validate
 from cft.data.formats.containers import CONTAINERS, READERS, detect_container, load_hf_dir, records_table
 from cft.data.formats.result import BadRow, ImportFailed, ImportResult, RowError
 from cft.data.samples import Sample
@@ -20,15 +20,6 @@ from cft.errors import OfflineError, UserError
 
 SHAPES = ("alpaca", "messages", "flat")
 _ID_FIELDS = ("id", "key", "uid", "sample_id")
-
-
-def _detect_shape(record: Any) -> str:
-    if isinstance(record, dict):
-        if "messages" in record:
-            return "messages"
-        if "instruction" in record and "output" in record:
-            return "alpaca"
-    return "flat"
 
 
 def _finish(sample: Sample, record: dict, stem: str, lineno: int, *, status_given: bool) -> Sample:
@@ -49,6 +40,9 @@ def _convert(records: Iterator[tuple[int, Any]], shape: str, mapping: dict[str, 
     samples: list[Sample] = []
     errors: list[RowError] = []
     seen_keys: dict[str, int] = {}
+    records = list(records)
+    if shape == "auto":
+        shape = validate.detect_shape(records)
     for lineno, record in records:
         if isinstance(record, RowError):
             errors.append(record)
@@ -57,9 +51,8 @@ def _convert(records: Iterator[tuple[int, Any]], shape: str, mapping: dict[str, 
             errors.append(RowError(lineno, "", f"wrong type: expected an object (a record), got {type(record).__name__}",
                                    unit))
             continue
-        if shape == "auto":
-            shape = _detect_shape(record)
         try:
+            validate.check_record(record)
             if shape == "flat":
                 sample, status_given = flat.read(record, mapping)
             else:
@@ -109,7 +102,8 @@ def read_samples(path: str | Path, *, fmt: str = "auto", mapping: dict[str, str]
     given = Path(str(path))
     path = paths.resolve(path, "import file", extra_roots=extra_roots)
     mapping = _check_mapping(mapping)
-    container = detect_container(path, fmt)
+    validate.check_size(path, str(given))
+    container = detect_container(path, fmt, given.suffix)
     shape = fmt if fmt in SHAPES else "auto"
     if container == "hf":
         ds = load_hf_dir(path)
