@@ -42,7 +42,34 @@ def read_json(path: Path, default: Any) -> Any:
         return default
 
 
-def pid_alive(pid: int | None) -> bool:
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (field 3 on), or None without /proc or the process."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+
+
+def process_identity(pid: int) -> dict:
+    """What tells this process apart from a later one given the same pid: its start time (field 22 of
+    /proc/<pid>/stat, clock ticks since boot) and the boot it started in. Empty where /proc is not there."""
+    fields = _proc_stat(pid)
+    if not fields or len(fields) < 20:
+        return {}
+    return {"pid_start": int(fields[19]), "boot_id": boot_id()}
+
+
+def pid_alive(pid: int | None, identity: dict | None = None) -> bool:
+    """Whether ``pid`` runs, and (with the ``identity`` recorded when the job started: pid_start, boot_id) whether it
+    is still that process. After a restart or a reboot a reused pid would otherwise make a dead job look alive."""
     if not pid:
         return False
     try:
@@ -50,13 +77,18 @@ def pid_alive(pid: int | None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) is dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1][:1] != "Z"
-    except (FileNotFoundError, IndexError):
-        return True
+        pass
+    fields = _proc_stat(pid)
+    if fields is None:
+        return True  # no /proc (not Linux): the signal test is all there is
+    if fields[0] == "Z":  # a zombie (exited, not yet reaped by its parent) is dead for our purposes
+        return False
+    identity = identity or {}
+    if identity.get("boot_id") and identity["boot_id"] != boot_id():
+        return False
+    if identity.get("pid_start") is not None and len(fields) > 19 and int(fields[19]) != int(identity["pid_start"]):
+        return False
+    return True
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -106,6 +138,9 @@ class JobDir:
             raise ValueError(f"state must be one of {STATES}, got {state!r}")
         self.path.mkdir(parents=True, exist_ok=True)
         current = read_json(self.status_path, {})
+        if extra.get("pid"):
+            # Who the pid is, not only its number: liveness checks compare it (pid_alive).
+            extra = {**extra, **process_identity(int(extra["pid"]))}
         current.update(redact_obj(extra))  # errors and log tails may quote a key an endpoint echoed
         current["state"] = state
         current["updated_at"] = time.time()
@@ -119,7 +154,7 @@ class JobDir:
     def status(self) -> dict:
         """The job's status; a job recorded as active whose process is gone is marked failed, with its log tail."""
         status = read_json(self.status_path, {})
-        if status.get("state") in ACTIVE and status.get("pid") and not pid_alive(status["pid"]):
+        if status.get("state") in ACTIVE and status.get("pid") and not pid_alive(status["pid"], status):
             # Re-read: the job may have written its final state between our read and the pid check.
             status = read_json(self.status_path, {})
             if status.get("state") in ACTIVE:
@@ -200,7 +235,7 @@ def stop(job_dir: JobDir | str | Path, sig: int = signal.SIGTERM) -> bool:
     job = job_dir if isinstance(job_dir, JobDir) else JobDir(job_dir)
     status = job.status()
     pid = status.get("pid")
-    if status.get("state") not in ACTIVE or not pid_alive(pid):
+    if status.get("state") not in ACTIVE or not pid_alive(pid, status):  # never signal a pid reused since
         return False
     try:
         os.killpg(os.getpgid(pid), sig)

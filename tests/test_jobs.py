@@ -41,3 +41,37 @@ def test_eta_format():
     assert jobs.format_eta(None) == "–"
     assert jobs.format_eta(75) == "1:15"
     assert jobs.format_eta(3725) == "1:02:05"
+
+
+def test_a_reused_pid_does_not_make_a_dead_job_look_alive(tmp_path):
+    """After a restart the recorded pid may belong to another process: its start time (/proc/<pid>/stat field 22)
+    and the boot id tell them apart, for every job kind (they all go through JobDir.status)."""
+    import os
+
+    job = jobs.JobDir(tmp_path / "j4")
+    job.write_status("running", pid=os.getpid())  # this very process: alive, same identity
+    status = job.status()
+    assert status["state"] == "running" and status["pid_start"] and status["boot_id"]
+    stale = {**status, "pid_start": status["pid_start"] - 1}  # the pid now names a process started at another time
+    jobs.write_json_atomic(job.status_path, stale)
+    status = job.status()
+    assert status["state"] == "failed" and "died" in status["error"]
+    job.write_status("running", pid=os.getpid())
+    jobs.write_json_atomic(job.status_path, {**job.status(), "boot_id": "another-boot"})  # recorded before a reboot
+    assert job.status()["state"] == "failed"
+
+
+def test_stop_never_signals_a_reused_pid(tmp_path):
+    import subprocess
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        job = jobs.JobDir(tmp_path / "j5")
+        job.write_status("running", pid=other.pid)
+        jobs.write_json_atomic(job.status_path, {**job.status(), "pid_start": job.status()["pid_start"] + 7})
+        assert not jobs.stop(job, signal.SIGKILL)
+        time.sleep(0.2)
+        assert other.poll() is None  # the unrelated process that got the pid lives on
+    finally:
+        other.kill()
+        other.wait()
