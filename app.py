@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 from cft import demo as demo_mode
 from cft import redact
 from cft.auth import LoginThrottle, gradio_auth
+from cft.data.formats.validate import max_import_bytes
 from cft.data.formats import export_all
 from pages.common import banner_markdown, guard_all
 
@@ -103,7 +104,8 @@ def launch_kwargs() -> dict:
     """Everything Gradio 6 takes at launch: css, js/head, theme. Shared by app.py and the UI tests."""
     css = (ASSETS / "style.css").read_text() if (ASSETS / "style.css").exists() else None
     head = "".join(f"<script>{p.read_text()}</script>" for p in sorted(ASSETS.glob("*.js")))
-    kwargs = {"css": css, "head": head or None, "theme": gr.themes.Soft()}
+    # Uploads past the importer's own cap (50 MiB on a demo, CFT_MAX_IMPORT_MB) are refused while they arrive.
+    kwargs = {"css": css, "head": head or None, "theme": gr.themes.Soft(), "max_file_size": max_import_bytes()}
     # Optional login (CFT_USERS / CFT_USERS_FILE): each annotator's saves are recorded under their name.
     auth = gradio_auth()
     if auth is not None:

@@ -11,6 +11,8 @@ nobody reads fills up and freezes the job (LlamaBoard's issues #8817 and #8485).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import os
 import signal
@@ -24,6 +26,18 @@ from cft.redact import redact, redact_obj
 
 STATES = ("queued", "running", "completed", "failed", "stopped")
 ACTIVE = ("queued", "running")
+# Who is starting jobs in this context (the UI sets it per request, pages.common.starting_job): spawn records it in
+# status.json, so a public demo can bound the jobs each visitor runs (cft.demo.check_job_quota).
+_OWNER: contextvars.ContextVar[str | None] = contextvars.ContextVar("cft_job_owner", default=None)
+
+
+@contextlib.contextmanager
+def launched_by(owner: str | None):
+    token = _OWNER.set(owner)
+    try:
+        yield
+    finally:
+        _OWNER.reset(token)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -222,7 +236,8 @@ def spawn(argv: list[str], job_dir: JobDir | str | Path, env: dict | None = None
             env=full_env,
             cwd=str(Path(__file__).resolve().parent.parent),
         )
-    job.write_status("queued", pid=proc.pid, argv=argv)
+    owner = {"owner": _OWNER.get()} if _OWNER.get() else {}
+    job.write_status("queued", pid=proc.pid, argv=argv, **owner)
     # Reap the child in the background so it never lingers as a zombie of the UI process.
     import threading
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
+import os
+import threading
 import traceback
 import uuid
 
 import gradio as gr
 
-from cft import demo, workspace
+from cft import demo, jobs, workspace
 from cft.errors import UserError
 from cft.redact import redact
 
@@ -78,6 +81,36 @@ def guard_all(blocks: gr.Blocks) -> gr.Blocks:
         if block_fn.fn is not None:
             block_fn.fn = user_errors(block_fn.fn)
     return blocks
+
+
+def owner_of(request: gr.Request | None) -> str | None:
+    """Who starts a job: the logged-in user, else the client's address (the first X-Forwarded-For hop behind a
+    trusted proxy: a Space, or CFT_TRUST_PROXY=1)."""
+    if request is None:
+        return None
+    if getattr(request, "username", None):
+        return f"user:{request.username}"
+    headers = getattr(request, "headers", None) or {}
+    forwarded = headers.get("x-forwarded-for", "") if hasattr(headers, "get") else ""
+    if forwarded and (os.environ.get("SPACE_ID") or os.environ.get("CFT_TRUST_PROXY") == "1"):
+        return f"address:{forwarded.split(',')[0].strip()}"
+    client = getattr(request, "client", None)
+    return f"address:{client.host}" if client is not None and getattr(client, "host", None) else None
+
+
+_starting = threading.Lock()
+
+
+@contextlib.contextmanager
+def starting_job(request: gr.Request | None):
+    """Around a handler's launch of a background job: on a public demo, refuse it past the visitor's and the
+    Space's job quota (cft.demo.check_job_quota), checked and launched under one lock so two clicks cannot both
+    pass; the job records who started it."""
+    owner = owner_of(request)
+    with _starting:
+        demo.check_job_quota(owner)
+        with jobs.launched_by(owner):
+            yield
 
 
 def bound(fn, *args):

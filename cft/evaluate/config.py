@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cft import paths, workspace
+from cft import demo, paths, workspace
 from cft.config import JobConfig
 from cft.errors import UserError
 
@@ -48,6 +48,7 @@ class EvalConfig(JobConfig):
         if int(self.batch_size) <= 0:
             raise UserError(f"batch_size must be positive, got {self.batch_size!r}")
         check_inputs(self.model, self.adapter, self.benchmark if self.kind == KIND else None)
+        demo.check_limits(self.what, limit=self.limit, max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
         if not self.name:
             self.name = default_name(self)
         eval_dir(self.name)  # refuse path tricks early, naming the field
@@ -162,6 +163,7 @@ class SelectConfig(JobConfig):
     def __post_init__(self) -> None:
         run_checkpoints(self.run)  # a run without checkpoints is refused now, not in the background
         check_inputs(self.model, None, self.benchmark)
+        demo.check_limits(self.what, limit=self.limit, max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
         if not self.name:
             self.name = slug(f"select-{self.run}-{Path(self.benchmark).stem}-{self.limit or 'all'}")
         eval_dir(self.name)

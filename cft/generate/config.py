@@ -69,6 +69,16 @@ class GenerateConfig(JobConfig):
             need(int(self.concurrency) >= 1, "concurrency", "at least 1")
             need(float(self.timeout) > 0, "timeout", "seconds > 0")
             need(int(self.max_retries) >= 0, "max_retries", "0 or more")
+            from cft import urls
+
+            self.base_url = urls.check_base_url(self.base_url, "generate config field 'base_url'")
+        from cft import demo
+
+        demo.check_limits("generate config", n_questions=self.n_questions, max_new_tokens=self.max_new_tokens,
+                          samples_per_question=self.samples_per_question, batch_size=self.batch_size)
+        if self.teacher == "openai":
+            demo.check_limits("generate config", concurrency=self.concurrency,
+                              teacher_max_tokens=self.teacher_max_tokens)
         self.check_inputs()
         if self.prices is not None:
             from cft.generate.pricing import validate_prices

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Iterable
 
-from cft import redact
+from cft import redact, urls
 from cft.errors import UserError
 from cft.generate.pricing import Usage, price_for
 from cft.prompts import TEACHER_TEMPERATURE, TEACHER_TOP_P, teacher_messages
@@ -129,6 +129,7 @@ class OpenAITeacher:
 
         if not base_url:
             raise UserError("teacher base_url: expected an OpenAI-compatible endpoint such as http://127.0.0.1:8080/v1")
+        base_url = urls.check_base_url(base_url, "teacher base_url")  # demo mode: the operator's endpoints only
         if not model:
             raise UserError("teacher model: expected a model name the endpoint serves")
         if concurrency < 1:

@@ -6,6 +6,7 @@ import gradio as gr
 
 from cft.errors import UserError
 from cft.train import runs
+from pages.common import starting_job
 from pages.train.form import config_from_form
 from pages.train.view import dashboard
 
@@ -24,9 +25,10 @@ def launch_from_form(kind: str, values: list, preset: str = "") -> str:
 
 
 def launcher(kind: str):
-    """The callback of one launch button: the preset, then the form's values."""
-    def launch(preset: str, *values) -> str:
-        return launch_from_form(kind, list(values), preset)
+    """The callback of one launch button: the preset, then the form's values (Gradio passes the request first)."""
+    def launch(request: gr.Request, preset: str, *values) -> str:
+        with starting_job(request):
+            return launch_from_form(kind, list(values), preset)
 
     return launch
 
@@ -38,10 +40,11 @@ def stop_message(name: str | None) -> str:
         f"`{name}` is not running."
 
 
-def resume_message(name: str | None) -> str:
+def resume_message(name: str | None, request: gr.Request = None) -> str:
     if not name:
         raise UserError("choose a run to resume")
-    started = runs.resume(name)
+    with starting_job(request):
+        started = runs.resume(name)
     return f"Resumed `{name}` from its last checkpoint (pid {started['pid']})."
 
 
