@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -40,12 +41,27 @@ def launched_by(owner: str | None):
         _OWNER.reset(token)
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace a file's content atomically: written to a unique temp file beside it, flushed to disk, renamed over
+    it. A reader, or the file after a crash or a kill, has the old content or the new, never a truncated mix.
+    Every state file that is not an append-only log (JSON state, a rewritten metrics.jsonl, a report) uses it."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; state files are read by the user's other processes
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write a JSON state file in place atomically (a temp file renamed over it): a reader sees the old content
-    or the new, never half of it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
+    """Write a JSON state file atomically (:func:`write_text_atomic`)."""
+    write_text_atomic(path, json.dumps(data, indent=2, default=str))
 
 
 def read_json(path: Path, default: Any) -> Any:

@@ -163,7 +163,7 @@ show only the time to find it.
 Reproduce with `python -m cft reproduce --config {out / 'config.json'}`.
 """
     jobs.write_json_atomic(out / "config.json", cfg.to_dict())
-    (out / "report.md").write_text(text)
+    jobs.write_text_atomic(out / "report.md", text)
     jobs.write_json_atomic(out / "results.json", {"evals": evals, "critics": critics, "seconds": seconds,
                                                   "runs": run_names})
     return out / "report.md"

@@ -17,7 +17,7 @@ from transformers.trainer_callback import PrinterCallback
 
 from cft import workspace
 from cft.errors import UserError
-from cft.jobs import JobDir
+from cft.jobs import JobDir, write_text_atomic
 from cft.train.callbacks import RunCallback
 from cft.train.collator import PadCollator
 from cft.train.config import TrainConfig
@@ -39,9 +39,7 @@ def last_checkpoint(run_dir: Path) -> Path | None:
 def _truncate_metrics(job, step: int) -> None:
     """On resume, drop metric lines logged after the checkpoint: those steps are trained again."""
     records = [r for r in job.metrics() if r.get("step", 0) <= step]
-    tmp = job.metrics_path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
-    os.replace(tmp, job.metrics_path)
+    write_text_atomic(job.metrics_path, "".join(json.dumps(r) + "\n" for r in records))
 
 
 def build_trainer(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, samples: list | None = None,
