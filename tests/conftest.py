@@ -33,10 +33,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def allowed_dirs(tmp_path_factory) -> str:
+    """Tests keep models and benchmark files in pytest's temp dirs and ../shared/data: the operator's allow-list
+    (cft.paths) names them, from the session's start (module fixtures load models). File-access tests narrow it."""
+    value = os.pathsep.join([str(tmp_path_factory.getbasetemp()), str(SHARED_DATA)])
+    os.environ["CFT_ALLOWED_DIRS"] = value
+    os.environ.pop("CFT_TRUST_ALL_PATHS", None)
+    return value
+
+
 @pytest.fixture(autouse=True)
-def cft_home(tmp_path, monkeypatch) -> Path:
+def cft_home(tmp_path, allowed_dirs, monkeypatch) -> Path:
     home = tmp_path / "workspace"
     monkeypatch.setenv("CFT_HOME", str(home))
+    monkeypatch.setenv("CFT_ALLOWED_DIRS", allowed_dirs)
+    monkeypatch.delenv("CFT_TRUST_ALL_PATHS", raising=False)
     return home
 
 

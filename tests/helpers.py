@@ -166,3 +166,22 @@ def install_run(ckpts: Path, cft_home: Path, run: str = "cft-toy") -> Path:
         shutil.copytree(ckpts / name, run_dir / "checkpoints" / name)
     shutil.copytree(ckpts / "checkpoint-20", run_dir / "adapter")
     return run_dir
+
+
+def fake_checkpoint_run(cft_home: Path, run: str, steps=(1,), base_model: str = "embedded") -> Path:
+    """A run directory with complete (marked) adapter checkpoints of a made-up LoRA: enough for the checkpoint
+    lists, not for loading a model."""
+    import torch
+    from safetensors.torch import save_file
+
+    from cft.workspace import mark_checkpoint_complete
+
+    run_dir = cft_home / "runs" / run
+    for step in steps:
+        ckpt = run_dir / "checkpoints" / f"checkpoint-{step}"
+        ckpt.mkdir(parents=True)
+        (ckpt / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": base_model, "r": 1}))
+        save_file({"lora_A": torch.zeros(1, 2)}, str(ckpt / "adapter_model.safetensors"))
+        (ckpt / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+        mark_checkpoint_complete(ckpt)
+    return run_dir

@@ -111,7 +111,8 @@ class FaultServer:
 
     Actions: ``"ok"``, ``"sleep"`` (longer than any test timeout), ``"429"``, ``"500"``, ``"503"``,
     ``"malformed"`` (a JSON content type with a broken body), ``"text"`` (a 200 with text/plain),
-    ``"no_choices"`` (valid JSON, not a completion), ``"401"``.
+    ``"no_choices"`` (valid JSON, not a completion), ``"401"``, and ``"echo_400"`` / ``"echo_401"`` / ``"echo_500"``
+    (an error whose body, like some real endpoints', repeats the Authorization header it got).
     """
 
     script: list[str] = field(default_factory=list)
@@ -159,6 +160,11 @@ class FaultServer:
                     headers = {"Retry-After": "0"} if action == "429" else None
                     self._send(int(action), json.dumps({"error": {"message": f"fault {action}"}}).encode(),
                                headers=headers)
+                elif action.startswith("echo_"):
+                    auth = self.headers.get("Authorization") or ""
+                    body = {"error": {"message": f"Incorrect API key provided: {auth.removeprefix('Bearer ')}",
+                                      "headers": {"Authorization": auth}}}
+                    self._send(int(action[5:]), json.dumps(body).encode())
                 elif action == "malformed":
                     self._send(200, b'{"id": "chatcmpl-x", "choices": [')
                 elif action == "text":

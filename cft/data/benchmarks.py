@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from cft import demo, paths
 from cft.errors import OfflineError, UserError
 from cft.system import asset_path
 
@@ -286,9 +287,9 @@ def _problems_from_rows(rows, name: str, where, mapping: dict | None) -> list[Pr
     return problems
 
 
-def _load_jsonl(path: Path, mapping: dict | None) -> list[Problem]:
+def _load_jsonl(path: Path, mapping: dict | None, name: str | None = None) -> list[Problem]:
     rows = _read_jsonl(path)
-    return _problems_from_rows(rows, path.stem, lambda n: f"{path}, line {n}", mapping)
+    return _problems_from_rows(rows, name or path.stem, lambda n: f"{path}, line {n}", mapping)
 
 
 def _load_hub(repo_id: str, mapping: dict | None, split: str) -> list[Problem]:
@@ -297,6 +298,9 @@ def _load_hub(repo_id: str, mapping: dict | None, split: str) -> list[Problem]:
     if not _hub_reachable():
         raise OfflineError(f"benchmark {repo_id!r} is a Hub dataset and the Hub is unreachable (offline): "
                            "download it elsewhere and pass a local .jsonl file with a field mapping")
+    if os.path.exists(repo_id):
+        # datasets would read a same-named directory under the working directory instead of the Hub's.
+        raise UserError(f"benchmark {repo_id!r}: cannot load split {split!r} from the Hub (not found)")
     import datasets
 
     try:
@@ -331,17 +335,40 @@ def load_benchmark(name: str | os.PathLike, *, limit: int | None = None, seed: i
         if default is not None and limit is not None:
             return list(_procedural(text, limit, seed))  # an unbounded family: draw ``limit`` problems, no subset
         problems = list(_procedural(text))
-    elif Path(text).expanduser().is_file() or text.endswith((".jsonl", ".json")):
-        path = Path(text).expanduser()
-        if not path.is_file():
-            raise UserError(f"benchmark file {path} does not exist")
-        problems = _load_jsonl(path, mapping)
-    elif re.fullmatch(r"[\w.-]+/[\w.-]+", text):
-        problems = _load_hub(text, mapping, split)
+    elif check_benchmark(text) == "file":
+        problems = _load_jsonl(benchmark_file(text), mapping, Path(text).stem)
     else:
-        known = ", ".join([*_REGISTRY, *_PROCEDURAL])
-        raise UserError(f"unknown benchmark {text!r}: expected one of {known}, a .jsonl file, or a Hub id (owner/name)")
+        problems = _load_hub(text, mapping, split)
     return _subset(problems, limit, seed)
+
+
+_FILE_SUFFIXES = (".jsonl", ".json")
+BENCHMARK_EXPECTED = (f"a registered benchmark, a Hub id (owner/name), or a .jsonl file inside the workspace or a "
+                      f"directory listed in {paths.ALLOWED_DIRS_ENV}")
+
+
+def benchmark_file(text: str) -> Path:
+    """The allowed local file a path-like benchmark names (cft.paths: one refusal for outside, missing, a dir)."""
+    return paths.resolve(text, "benchmark", kind="file", expected=BENCHMARK_EXPECTED)
+
+
+def check_benchmark(name: str | os.PathLike) -> str:
+    """What a benchmark string is, judged from the string alone: "registered", "file" (checked now: allowed and
+    there) or "hub"; a clear error for anything else. Launchers call it so a bad name fails before a job starts."""
+    text = str(name)
+    if is_registered(text):
+        return "registered"
+    if paths.is_path_like(text, _FILE_SUFFIXES):
+        benchmark_file(text)
+        return "file"
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", text):
+        if demo.is_demo():
+            raise UserError(f"demo mode: benchmark {text!r}: Hub datasets are off on this Space; pick a registered "
+                            "benchmark")
+        return "hub"
+    known = ", ".join([*_REGISTRY, *_PROCEDURAL])
+    raise UserError(f"unknown benchmark {text[:200]!r}: expected one of {known}, a .jsonl file, or a Hub id "
+                    "(owner/name)")
 
 
 def get_problem(problem_id: str) -> Problem:

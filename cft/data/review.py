@@ -189,8 +189,11 @@ def diff_counts(old: str | None, new: str | None) -> tuple[int, int]:
 
 # -- saving --------------------------------------------------------------------------------------------------------
 def annotator_name(username: str | None, typed: str | None) -> str:
-    """The logged-in user (gr auth) wins; else the name typed in the tab; else "anonymous"."""
-    return (username or "").strip() or (typed or "").strip() or ANONYMOUS
+    """The logged-in user (gr auth) wins; else the name typed in the tab (workspace.check_label: it is saved in the
+    history and shown to every annotator); else "anonymous"."""
+    if (username or "").strip():
+        return username.strip()
+    return workspace.check_label(typed, "annotator name") if (typed or "").strip() else ANONYMOUS
 
 
 def _open_id(sample_id) -> int:

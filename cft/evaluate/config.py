@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cft import workspace
+from cft import demo, paths, workspace
 from cft.config import JobConfig
 from cft.errors import UserError
 
@@ -51,6 +51,8 @@ class EvalConfig(JobConfig):
             raise UserError(f"max_new_tokens must be positive, got {self.max_new_tokens!r}")
         if int(self.batch_size) <= 0:
             raise UserError(f"batch_size must be positive, got {self.batch_size!r}")
+        check_inputs(self.model, self.adapter, self.benchmark if self.kind == KIND else None)
+        demo.check_limits(self.what, limit=self.limit, max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
         from cft.prompts import check_policy
 
         self.prompt_policy = self.prompt_policy or policy_of(self.adapter)
@@ -60,8 +62,22 @@ class EvalConfig(JobConfig):
         eval_dir(self.name)  # refuse path tricks early, naming the field
 
 
+def check_inputs(model: str | None, adapter: str | None, benchmark: str | None) -> None:
+    """Refuse, before anything is written or spawned, a model, adapter or benchmark that cannot be used (cft.paths:
+    paths outside the allowed roots read like missing ones; demo mode's allow-list)."""
+    from cft.data.benchmarks import check_benchmark
+
+    if model and model != "embedded":
+        paths.model_dir(model)
+    if adapter:
+        resolve_adapter(adapter)
+    if benchmark is not None:
+        check_benchmark(benchmark)
+
+
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.") or "model"
+    """``text`` as a default name under the one name rule (cft.workspace.check_name), cut to its length."""
+    return (re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-._") or "model")[:workspace.NAME_MAX].rstrip("-._")
 
 
 def model_label(model: str | None, adapter: str | None) -> str:
@@ -104,9 +120,12 @@ def resolve_adapter(adapter: str | None) -> Path | None:
     if not adapter:
         return None
     text = str(adapter)
-    path = Path(text).expanduser()
-    if workspace.holds_weights(path):
-        return path.resolve()
+    local = paths.model_dir(text, "adapter")  # a path: allowed and there, or one refusal that reveals nothing
+    if local is not None:
+        if not workspace.holds_weights(local):
+            raise UserError(f"adapter {text!r}: not a PEFT adapter directory (no adapter_config.json) "
+                            "nor a fully fine-tuned model")
+        return local
     runs = workspace.runs_dir()
     run, _, ckpt = text.partition("/")
     try:
@@ -115,7 +134,9 @@ def resolve_adapter(adapter: str | None) -> Path | None:
         run_dir = None
     if run_dir is not None and run_dir.is_dir():
         candidate = run_dir / "checkpoints" / ckpt if ckpt else workspace.final_weights(run_dir)
-        if "/" not in ckpt and workspace.holds_weights(candidate):
+        if ckpt and "/" not in ckpt and candidate in workspace.checkpoints(run_dir):
+            return candidate.resolve()
+        if not ckpt and workspace.holds_weights(candidate):
             return candidate.resolve()
         raise UserError(f"adapter {text!r}: run {run!r} has no adapter at {candidate} (is the run finished?)")
     raise UserError(
@@ -169,6 +190,8 @@ class SelectConfig(JobConfig):
 
     def __post_init__(self) -> None:
         run_checkpoints(self.run)  # a run without checkpoints is refused now, not in the background
+        check_inputs(self.model, None, self.benchmark)
+        demo.check_limits(self.what, limit=self.limit, max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
         if not self.name:
             self.name = slug(f"select-{self.run}-{Path(self.benchmark).stem}-{self.limit or 'all'}")
         eval_dir(self.name)

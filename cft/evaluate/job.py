@@ -10,7 +10,7 @@ import signal
 import traceback
 from pathlib import Path
 
-from cft import jobs
+from cft import jobs, redact
 from cft.config import read_json_object
 from cft.errors import UserError
 from cft.evaluate.config import EvalConfig, SelectConfig, eval_dir
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run one evaluation job (normally started by the app or the CLI).")
     parser.add_argument("--config", required=True)
     args = parser.parse_args(argv)
+    redact.guard_output()  # the eval's log is this process's output: no secret may land in it
     config = load_config(args.config)
     job = jobs.JobDir(Path(args.config).resolve().parent)
 

@@ -9,7 +9,6 @@ problems changed, so a reader sees what the grader change alone did.
 from __future__ import annotations
 
 import json
-import os
 
 from cft import jobs
 from cft.errors import UserError
@@ -41,10 +40,7 @@ def regrade(name: str) -> dict:
         if bool(row.get("correct")) != bool(g.correct):
             changed.append(str(row["id"]))
         new_rows.append({**row, "extracted": g.extracted, "correct": bool(g.correct), "timed_out": bool(g.timed_out)})
-    path = job.path / "results.jsonl"
-    tmp = path.with_name(f".{path.name}.regrade.tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in new_rows))
-    os.replace(tmp, path)
+    jobs.write_text_atomic(job.path / "results.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in new_rows))
     after = summarize(new_rows, total=int(before.get("total") or len(rows)), seconds=float(before.get("seconds", 0.0)),
                       config=config)
     after["regraded_from"] = before.get("grader_version", "1")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from cft import jobs, workspace
+from cft.errors import UserError
 from cft.evaluate.config import EvalConfig, SelectConfig, eval_dir, run_checkpoints, slug
 from cft.evaluate.runner import run_eval
 
@@ -76,4 +77,8 @@ def runs_with_checkpoints() -> list[str]:
 
 def best_checkpoint(run: str) -> dict | None:
     """The run's ``best_checkpoint.json`` record, or None before a selection finished."""
-    return jobs.read_json(workspace.runs_dir() / run / "best_checkpoint.json", None)
+    try:
+        run_dir = workspace.safe_child(workspace.runs_dir(), run, "run name")  # a name never leaves the runs dir
+    except UserError:
+        return None
+    return jobs.read_json(run_dir / "best_checkpoint.json", None)

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Iterable
 
+from cft import redact, urls
 from cft.errors import UserError
 from cft.generate.pricing import Usage, price_for
 from cft.prompts import TEACHER_TEMPERATURE, TEACHER_TOP_P, teacher_messages
@@ -27,13 +28,20 @@ from cft.prompts import TEACHER_TEMPERATURE, TEACHER_TOP_P, teacher_messages
 _PLACEHOLDER_KEY = "not-needed"
 
 
-class TeacherError(UserError):
-    """A request that failed for good: after every retry, or at once for errors a retry cannot fix (401, 404)."""
+# Refusals about the request itself (an over-long prompt, content the endpoint will not take): the sample is at
+# fault, not the endpoint, so the job records the sample as failed and goes on.
+SAMPLE_ERRORS = (400, 413, 422)
 
-    def __init__(self, message: str, *, retryable: bool, attempts: int):
+
+class TeacherError(UserError):
+    """A request that failed for good: after every retry, or at once for errors a retry cannot fix (401, 404).
+    ``per_sample``: the endpoint refused this request's content (SAMPLE_ERRORS), not the job's settings."""
+
+    def __init__(self, message: str, *, retryable: bool, attempts: int, per_sample: bool = False):
         super().__init__(message)
         self.retryable = retryable
         self.attempts = attempts
+        self.per_sample = per_sample
 
 
 class MalformedResponse(Exception):
@@ -50,7 +58,9 @@ class TeacherReply:
 
 
 def resolve_api_key(api_key: str | None = None) -> str:
-    return api_key or os.environ.get("OPENAI_API_KEY") or _PLACEHOLDER_KEY
+    key = api_key or os.environ.get("OPENAI_API_KEY") or _PLACEHOLDER_KEY
+    redact.register(key)  # from now on this process masks it wherever it shows up
+    return key
 
 
 def _retry_after(exc) -> float | None:
@@ -59,6 +69,10 @@ def _retry_after(exc) -> float | None:
         return float(value) if value is not None else None
     except (AttributeError, TypeError, ValueError):
         return None
+
+
+def status_code(exc: BaseException) -> int | None:
+    return getattr(exc, "status_code", None) if isinstance(getattr(exc, "status_code", None), int) else None
 
 
 def classify(exc: BaseException) -> tuple[bool, str]:
@@ -77,19 +91,20 @@ def classify(exc: BaseException) -> tuple[bool, str]:
         retryable = code >= 500 or code in (408, 409)
         detail = ""
         try:
-            detail = exc.response.text[:200]
+            # Redacted before it is cut: an endpoint may echo the key, and a cut key no longer looks like one.
+            detail = redact.redact(exc.response.text)[:200]
         except Exception:  # noqa: BLE001 - the body is only decoration for the message
             pass
         return retryable, f"HTTP {code}" + (f": {detail}" if detail else "")
     if isinstance(exc, (MalformedResponse, json.JSONDecodeError, openai.APIResponseValidationError)):
-        return True, f"malformed response ({str(exc)[:200]})"
-    return False, f"{type(exc).__name__}: {exc}"
+        return True, f"malformed response ({redact.redact(str(exc))[:200]})"
+    return False, f"{type(exc).__name__}: {redact.redact(str(exc))}"
 
 
 def _parse_completion(resp) -> tuple[str, int, int, str | None]:
     """Text and usage out of a completion, or MalformedResponse: the client builds its models leniently."""
     if isinstance(resp, (str, bytes)):  # a 2xx body whose content type is not JSON comes back as text
-        raise MalformedResponse(f"expected a JSON chat completion, got text {str(resp)[:80]!r}")
+        raise MalformedResponse(f"expected a JSON chat completion, got text {redact.redact(str(resp))[:80]!r}")
     choices = getattr(resp, "choices", None)
     if not isinstance(choices, list) or not choices:
         raise MalformedResponse("no 'choices' in the response")
@@ -114,6 +129,7 @@ class OpenAITeacher:
 
         if not base_url:
             raise UserError("teacher base_url: expected an OpenAI-compatible endpoint such as http://127.0.0.1:8080/v1")
+        base_url = urls.check_base_url(base_url, "teacher base_url")  # demo mode: the operator's endpoints only
         if not model:
             raise UserError("teacher model: expected a model name the endpoint serves")
         if concurrency < 1:
@@ -162,7 +178,7 @@ class OpenAITeacher:
                 retryable, last = classify(exc)
                 if not retryable:
                     raise TeacherError(f"teacher {self.model} at {self.base_url}: {last}", retryable=False,
-                                       attempts=attempt + 1) from None
+                                       attempts=attempt + 1, per_sample=status_code(exc) in SAMPLE_ERRORS) from None
                 if attempt < self.max_retries:
                     await asyncio.sleep(self._delay(attempt, exc))
                 continue
@@ -183,11 +199,14 @@ class OpenAITeacher:
 
         ``on_result(key, reply, error)`` runs as each one finishes (so a crash loses only what is in flight).
         A non-retryable error (bad key, unknown model) stops everything at once; ``abort_after`` failures in a
-        row (default: max(3, concurrency)) stop it too, because the endpoint is evidently down.
+        row (default: max(3, concurrency)) stop it too, because the endpoint is evidently down. A refusal of one
+        request's content (``error.per_sample``, e.g. a 400 for an over-long prompt) is that sample's failure
+        only: the others go on, unless the first ``abort_after`` answers were all refusals (then the settings,
+        not the samples, are at fault).
         """
         abort_after = abort_after or max(3, self.concurrency)
         sem = asyncio.Semaphore(self.concurrency)
-        state = {"consecutive": 0, "fatal": None}
+        state = {"consecutive": 0, "fatal": None, "answered": 0, "refused": 0}
 
         async def one(key, question, response):
             async with sem:
@@ -200,8 +219,16 @@ class OpenAITeacher:
                 result = on_result(key, reply, error)
                 if asyncio.iscoroutine(result):
                     await result
+                state["answered"] += 1
                 if error is None:
                     state["consecutive"] = 0
+                    return
+                if error.per_sample:
+                    state["refused"] += 1
+                    if state["refused"] == state["answered"] >= abort_after:
+                        state["fatal"] = TeacherError(f"{error} — the first {state['refused']} requests were all "
+                                                      "refused: check the teacher settings", retryable=False,
+                                                      attempts=error.attempts)
                     return
                 state["consecutive"] += 1
                 if not error.retryable:

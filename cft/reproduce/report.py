@@ -142,7 +142,7 @@ stage names what changed and redoes it.
 Reproduce with `python -m cft reproduce --config {out / 'config.json'}`.
 """
     jobs.write_json_atomic(out / "config.json", cfg.to_dict())
-    (out / "report.md").write_text(text)
+    jobs.write_text_atomic(out / "report.md", text)
     jobs.write_json_atomic(out / "results.json", {"evals": evals, "critics": critics, "comparisons": comparisons,
                                                   "seconds": seconds, "runs": run_names, "weights": weights,
                                                   "selection": selection, "ledger": ledger.entries})

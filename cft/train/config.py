@@ -88,6 +88,10 @@ class TrainConfig(JobConfig):
         workspace.check_name(self.name, "training config field name")
         if not self.dataset:
             raise bad("dataset", "the name of a dataset in the sample store")
+        if self.base_model and self.base_model != "embedded":
+            from cft import paths
+
+            paths.model_dir(self.base_model, "training config field base_model")  # allowed roots; demo allow-list
         if self.mode not in MODES:
             raise bad("mode", " or ".join(MODES))
         from cft.prompts import PROMPT_POLICIES

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 import traceback
@@ -16,7 +17,7 @@ from transformers.trainer_callback import PrinterCallback
 
 from cft import workspace
 from cft.errors import UserError
-from cft.jobs import JobDir
+from cft.jobs import JobDir, write_text_atomic
 from cft.train.callbacks import RunCallback
 from cft.train.collator import PadCollator
 from cft.train.config import TrainConfig
@@ -27,21 +28,19 @@ from cft.train.trainer import TargetOnlyTrainer, load_base, lora_model, training
 
 
 def last_checkpoint(run_dir: Path) -> Path | None:
-    ckpts = run_dir / "checkpoints"
-    if not ckpts.is_dir():
-        return None
-    from transformers.trainer_utils import get_last_checkpoint
-
-    found = get_last_checkpoint(str(ckpts))
-    return Path(found) if found else None
+    """The newest complete checkpoint a resume can start from (cft.workspace.checkpoints). Half-written ones, left
+    by a kill during a save, are removed first: the Trainer would count them when it rotates old checkpoints."""
+    for partial in workspace.incomplete_checkpoints(run_dir):
+        print(f"[cft] removing {partial.name}: it was not completely written (killed during the save?)", flush=True)
+        shutil.rmtree(partial, ignore_errors=True)
+    found = workspace.checkpoints(run_dir, resumable=True)
+    return found[-1] if found else None
 
 
 def _truncate_metrics(job, step: int) -> None:
     """On resume, drop metric lines logged after the checkpoint: those steps are trained again."""
     records = [r for r in job.metrics() if r.get("step", 0) <= step]
-    tmp = job.metrics_path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
-    os.replace(tmp, job.metrics_path)
+    write_text_atomic(job.metrics_path, "".join(json.dumps(r) + "\n" for r in records))
 
 
 def build_trainer(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, samples: list | None = None,
@@ -100,11 +99,17 @@ def run(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, sam
         raise Stopped()
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
-    # LoRA: a standard PEFT directory (adapter_config.json + safetensors); full: a plain transformers model.
+    # LoRA: a standard PEFT directory (adapter_config.json + safetensors); full: a plain transformers model. Written
+    # beside and renamed into place: a kill during the save leaves the previous weights (or none), never half of them.
     adapter_dir = run_dir / ("adapter" if config.finetuning == "lora" else "model")
-    trainer.save_model(str(adapter_dir))
+    partial = run_dir / f".{adapter_dir.name}.partial"
     if is_main:
-        trainer.processing_class.save_pretrained(str(adapter_dir))
+        shutil.rmtree(partial, ignore_errors=True)
+    trainer.save_model(str(partial))
+    if is_main:
+        trainer.processing_class.save_pretrained(str(partial))
+        shutil.rmtree(adapter_dir, ignore_errors=True)
+        os.replace(partial, adapter_dir)
     summary = {k: v for k, v in (result.metrics or {}).items() if isinstance(v, (int, float))}
     return {"state": "stopped" if callback.stopped else "completed", "global_step": trainer.state.global_step,
             "adapter": str(adapter_dir), "summary": summary}

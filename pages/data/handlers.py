@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+import gradio.utils as gr_utils
 import pandas as pd
 
 from cft.data import formats, review
@@ -78,7 +79,9 @@ def import_upload(store, path, dataset: str, fmt: str = "auto", *, skip_bad: boo
         raise UserError("type the name of the dataset to import into")
     name = Path(str(path)).name
     try:
-        result = formats.import_file(store, path, dataset, fmt=fmt or "auto", skip_bad=skip_bad)
+        # An upload lives in Gradio's upload folder: the one root this handler adds to cft.paths' allowed ones.
+        result = formats.import_file(store, path, dataset, fmt=fmt or "auto", skip_bad=skip_bad,
+                                     extra_roots=(gr_utils.get_upload_folder(),))
     except formats.ImportFailed as exc:
         return (f"❌ **{esc(name)}: {len(exc.errors)} bad row(s), nothing imported.** Fix them, or tick "
                 f"\"skip bad rows\" to import the rest.\n\n" + _row_errors(exc.errors))

@@ -6,6 +6,7 @@ import gradio as gr
 
 from cft.errors import UserError
 from cft.train import runs
+from pages.common import starting_job
 from pages.train.form import LAUNCH_KINDS, config_from_form
 from pages.train.view import dashboard, plan_markdown
 
@@ -49,9 +50,13 @@ def preview_from_form(kind: str, values: list, preset: str = "") -> str:
 
 
 def launcher(kind: str, preview: bool = False):
-    """The callback of one launch (or preview) button: the preset, then the form's values."""
-    def launch(preset: str, *values) -> str:
-        return (preview_from_form if preview else launch_from_form)(kind, list(values), preset)
+    """The callback of one launch (or preview) button: the preset, then the form's values (Gradio passes the
+    request first)."""
+    def launch(request: gr.Request, preset: str, *values) -> str:
+        if preview:
+            return preview_from_form(kind, list(values), preset)
+        with starting_job(request):
+            return launch_from_form(kind, list(values), preset)
 
     return launch
 
@@ -73,10 +78,11 @@ def stop_message(name: str | None) -> str:
         f"`{name}` is not running."
 
 
-def resume_message(name: str | None) -> str:
+def resume_message(name: str | None, request: gr.Request = None) -> str:
     if not name:
         raise UserError("choose a run to resume")
-    started = runs.resume(name)
+    with starting_job(request):
+        started = runs.resume(name)
     return f"Resumed `{name}` from its last checkpoint (pid {started['pid']})."
 
 

@@ -99,7 +99,7 @@ def test_non_utf8_and_unknown_names(tmp_path):
         load_benchmark(path)
     with pytest.raises(UserError, match="unknown benchmark 'nope'"):
         load_benchmark("nope")
-    with pytest.raises(UserError, match="does not exist"):
+    with pytest.raises(UserError, match="missing.jsonl': not found"):
         load_benchmark(tmp_path / "missing.jsonl")
 
 

@@ -150,5 +150,5 @@ def test_cli_trains_follows_lists_and_refuses_bad_names(tiny_model_dir, capsys):
     listing = capsys.readouterr().out
     assert listing.splitlines()[0].split()[:3] == ["name", "mode", "status"] and "cli " in listing and "2/2" in listing
     assert main(["train", "--dataset", "mini", "--name", "../escape"]) == 2
-    assert "invalid name" in capsys.readouterr().err
+    assert "expected 1 to 100 letters" in capsys.readouterr().err
     assert main(["runs", "--resume", "cli"]) == 2  # completed runs are not resumed

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from cft import workspace
 from cft.data.samples import STATUSES, VERDICTS, Sample
 from cft.data.store import counts
 from cft.data.store.counts import FLAG_COLUMNS, count_keys, flag_rows
@@ -28,12 +29,9 @@ HISTORY_INSERT = ("sample_id", "revision", "annotator", "at", "field", "old", "n
 
 # -- datasets ------------------------------------------------------------------------------------------------------
 def check_dataset_name(name: str) -> str:
-    """A dataset name is free text (it never becomes a path) without surrounding spaces or control characters."""
-    if not isinstance(name, str) or not name.strip():
-        raise UserError(f"dataset name must be a non-empty string, got {name!r}")
-    if name != name.strip() or len(name) > 200 or any(ord(c) < 32 for c in name):
-        raise UserError(f"dataset name {name!r}: no leading/trailing spaces or control characters, at most 200 chars")
-    return name
+    """A dataset name follows the one name rule (cft.workspace.check_name): it ends up in job and export file names,
+    log lines and pages."""
+    return workspace.check_name(name, "dataset name")
 
 
 def ensure_dataset(db, name: str, description: str = "", *, state: str = "ready") -> str:
