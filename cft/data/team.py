@@ -8,7 +8,8 @@ Rules:
   logged-in user to save settings that have no owner becomes their owner.
 - Blind review: with K >= 2, a reviewer who has not submitted their own review of a sample sees the teacher's
   critique, not the sample's current one, and neither the other reviews nor the sample's status and verdict. After
-  submitting, they see everything. Leads (owner, admins) always see everything: they adjudicate.
+  submitting, they see everything. Logged-in leads (owner, admins) always see everything: they adjudicate. Without
+  a login nobody is known to be a lead, so everyone reviews blind.
 - Submitting with K = 1 saves the sample as before (critique, verdict, flags, status ``reviewed``) and records the
   review, in one transaction. With K >= 2 it records the review only; the sample takes the consensus when K
   reviews agree (store), or the lead's adjudication.
@@ -96,7 +97,7 @@ def parse_step(value, response: str | None = None) -> int | None:
 def blind(store, sample: Sample, viewer: Viewer, settings: dict | None = None, environ=None) -> bool:
     """Whether ``viewer`` must not yet see the others' verdicts or the sample's consensus."""
     settings = settings or store.settings(sample.dataset)
-    if settings["reviews_needed"] < 2 or is_lead(settings, viewer, environ):
+    if settings["reviews_needed"] < 2 or (viewer.logged_in and is_lead(settings, viewer, environ)):
         return False
     return not any(r["annotator"] == viewer.name for r in store.reviews(sample.id, "review"))
 
