@@ -3,7 +3,8 @@
 - :func:`cohen_kappa` (two raters) and :func:`fleiss_kappa` (any number, per-subject counts; subjects may have
   different numbers of ratings, with P_i averaged as in Fleiss 1971), checked against published worked examples;
 - :func:`kappa_summary`: the verdict agreement of a dataset's multiply-reviewed samples (Cohen's kappa when exactly
-  two annotators share them, else Fleiss'), with a bootstrap CI over samples (``scipy.stats.bootstrap``);
+  two annotators share them, else Fleiss'), with a percentile bootstrap CI over samples (numpy; resamples where
+  kappa is undefined are left out, which ``scipy.stats.bootstrap`` cannot do);
 - :func:`reference_agreement`: each annotator against the teacher's verdict and against the verifier (does the
   response's final answer match the reference, ``cft.grading``), with Wilson intervals and kappa;
 - :func:`disagreements`: samples whose reviews differ and that no lead has adjudicated yet;
@@ -18,7 +19,6 @@ interval is computed here too; both are tested against scipy's ``binomtest(...).
 from __future__ import annotations
 
 import math
-import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -81,17 +81,19 @@ def fleiss_kappa(counts) -> float:
 
 
 def _bootstrap(statistic: Callable, data: tuple, *, n_resamples: int, seed: int) -> tuple[float, float] | None:
-    """A percentile bootstrap CI (resampling subjects) with scipy; None when it is undefined."""
-    from scipy import stats
-
-    if len(data[0]) < 2:
+    """A percentile bootstrap CI, resampling subjects (numpy). Resamples where the statistic is undefined (every
+    rating in one category: kappa is 0/0) are left out; None when most are, or with fewer than two subjects."""
+    n = len(data[0])
+    if n < 2:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = stats.bootstrap(data, statistic, paired=True, vectorized=False, n_resamples=n_resamples,
-                              confidence_level=CONFIDENCE, method="percentile", random_state=seed)
-    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
-    return None if math.isnan(lo) or math.isnan(hi) else (lo, hi)
+    rng = np.random.default_rng(seed)
+    values = np.array([statistic(*(d[idx] for d in data)) for idx in rng.integers(0, n, size=(n_resamples, n))])
+    values = values[~np.isnan(values)]
+    if len(values) < n_resamples / 2:
+        return None
+    alpha = (1 - CONFIDENCE) / 2
+    lo, hi = np.quantile(values, [alpha, 1 - alpha])
+    return float(lo), float(hi)
 
 
 # -- what the functions read ---------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from cft.data.flags import compute_flags
 from cft.data.samples import Sample, parse_verdict
 from cft.errors import UserError
 
-NOT_LABELLED = ""
+NOT_LABELLED = "unlabelled"
 NO_MISTAKE = "0"
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 
@@ -81,7 +81,7 @@ def step_choices(response: str | None) -> list[tuple[str, str]]:
 
 
 def parse_step(value, response: str | None = None) -> int | None:
-    if value in (None, NOT_LABELLED):
+    if value in (None, "", NOT_LABELLED):
         return None
     try:
         step = int(str(value).strip())

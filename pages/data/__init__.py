@@ -12,7 +12,7 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from cft.data import review
+from cft.data import review, team
 from cft.data.samples import STATUSES, VERDICTS
 from cft.data.store import Store
 from pages.common import bound, user_errors
@@ -34,51 +34,13 @@ def build() -> dict:
     with gr.Row(elem_classes="cft-toolbar"):
         dataset = gr.Dropdown(names, value=first, label="Dataset", elem_id="data-dataset", scale=2)
         refresh = gr.Button("↻ Refresh", elem_id="data-refresh", size="sm", scale=0, min_width=90)
-        annotator = gr.Textbox("", label="Your name (when not logged in)", placeholder=review.ANONYMOUS,
+        annotator = gr.Textbox("", label="Your name (if not logged in)", placeholder=review.ANONYMOUS,
                                elem_id="data-annotator", scale=1)
-        counts = gr.HTML(view.counts_html(store, first), elem_id="data-counts")
+        with gr.Column(scale=2, min_width=320):
+            counts = gr.HTML(view.counts_html(store, first), elem_id="data-counts")
+            teacher_error = gr.Markdown(elem_id="data-teacher-error")
     # The annotator's name, remembered by their browser between visits.
     remembered = gr.BrowserState("", storage_key="cft-annotator-name")
-    teacher_error = gr.Markdown(elem_id="data-teacher-error")
-
-    with gr.Accordion("Import / export", open=False, elem_id="data-io"):
-        with gr.Row():
-            upload = gr.File(label="Import a file (JSONL, JSON, CSV, Parquet; alpaca or messages)",
-                             elem_id="data-upload", scale=2)
-            with gr.Column(scale=1):
-                import_dataset = gr.Textbox(label="Into dataset", value=first or "", elem_id="data-import-dataset")
-                import_fmt = gr.Dropdown(h.import_formats(), value="auto", label="Format", elem_id="data-import-format")
-                skip_bad = gr.Checkbox(label="Skip bad rows", value=False, elem_id="data-import-skip-bad")
-                import_btn = gr.Button("Import", elem_id="data-import", variant="secondary")
-            with gr.Column(scale=1):
-                export_fmt = gr.Dropdown(list(review.EXPORT_FORMATS), value="messages", label="Export format",
-                                         elem_id="data-export-format")
-                reviewed_only = gr.Checkbox(label="Reviewed samples only (else: the current filter)", value=True,
-                                            elem_id="data-export-reviewed")
-                export_btn = gr.Button("Export", elem_id="data-export")
-        import_msg = gr.Markdown(elem_id="data-import-message")
-        export_file = gr.File(label="Download", elem_id="data-export-file", interactive=False)
-
-    with gr.Accordion("Team review: reviews per sample, guidelines, progress, agreement", open=False,
-                      elem_id="data-team"):
-        with gr.Row():
-            reviews_needed = gr.Number(1, label="Reviews needed per sample (K)", precision=0, minimum=1,
-                                       maximum=20, elem_id="data-reviews-needed", scale=0, min_width=200)
-            settings_rev = gr.Number(0, visible=False, precision=0, elem_id="data-settings-revision")
-            guidelines_edit = gr.Textbox(label="Annotation guidelines (Markdown; the dataset's owner or an admin "
-                                               "may edit them)", lines=4, max_lines=20, elem_id="data-guidelines-edit",
-                                         scale=3)
-            save_settings = gr.Button("Save settings", elem_id="data-save-settings", scale=0, min_width=120)
-        progress = gr.HTML(elem_id="data-progress")
-        with gr.Row():
-            gr.Markdown("##### Agreement")
-            agreement_refresh = gr.Button("↻ Agreement", elem_id="data-agreement-refresh", size="sm", scale=0,
-                                          min_width=110)
-        agreement_panel = gr.HTML(elem_id="data-agreement")
-        gr.Markdown("##### Disagreements to adjudicate (owner and admins): select one, then **Adjudicate**")
-        disagreements = gr.Dataframe(pd.DataFrame([], columns=view.DISAGREEMENT_HEADERS),
-                                     headers=view.DISAGREEMENT_HEADERS, interactive=False,
-                                     elem_id="data-disagreements", max_height=240)
 
     with gr.Row(elem_classes="cft-filters"):
         status = gr.Dropdown(list(STATUSES), multiselect=True, label="Status", elem_id="data-filter-status", scale=2)
@@ -86,7 +48,7 @@ def build() -> dict:
         flag = gr.Dropdown(view.FLAG_FILTERS, value=review.ALL, label="Flag", elem_id="data-filter-flag")
         source = gr.Dropdown([review.ALL, *review.sources(store, first)], value=review.ALL, label="Source",
                              allow_custom_value=True, elem_id="data-filter-source")
-        search = gr.Textbox(label="Search", placeholder="words in question, response or critique",
+        search = gr.Textbox(label="Search", placeholder="words in the text",
                             elem_id="data-search", scale=2)
         order = gr.Dropdown(list(view.ORDERS), value="Flagged first", label="Order", elem_id="data-order")
 
@@ -135,14 +97,17 @@ def build() -> dict:
                     message = gr.Markdown(elem_id="data-message")
                     verdict_radio = gr.Radio(list(VERDICTS), value="unknown", label="Verdict (the conclusion line)",
                                              elem_id="data-verdict")
-                    step = gr.Dropdown([("not labelled", "")], value="", label="First wrong step",
-                                       elem_id="data-step")
-                    critique = gr.Textbox(label="Critique (editable)", lines=8, max_lines=24,
-                                          elem_id="data-critique")
                     with gr.Row(elem_classes="cft-actions"):
-                        submit = gr.Button("Submit · Ctrl+Enter", variant="primary", elem_id="data-submit")
-                        draft = gr.Button("Save draft · Ctrl+S", elem_id="data-save-draft")
-                        discard = gr.Button("Discard", variant="stop", elem_id="data-discard")
+                        submit = gr.Button("Submit · Ctrl+Enter", variant="primary", elem_id="data-submit", size="sm",
+                                           min_width=80)
+                        draft = gr.Button("Draft · Ctrl+S", elem_id="data-save-draft", size="sm", min_width=80)
+                        discard = gr.Button("Discard", variant="stop", elem_id="data-discard", size="sm",
+                                            min_width=60)
+                    critique = gr.Textbox(label="Critique (editable)", lines=9, max_lines=24,
+                                          elem_id="data-critique")
+                    step = gr.Dropdown([("not labelled", team.NOT_LABELLED)], value=team.NOT_LABELLED,
+                                       label="First wrong step of the response",
+                                       elem_id="data-step")
                     with gr.Row(elem_classes="cft-actions"):
                         prev_btn = gr.Button("← Previous · Alt+←", elem_id="data-prev", size="sm")
                         next_btn = gr.Button("Next · Alt+→", elem_id="data-next", size="sm")
@@ -169,6 +134,46 @@ def build() -> dict:
                                 restore_rev = gr.Dropdown([], label="Revision", elem_id="data-restore-revision",
                                                           scale=1)
                                 restore_btn = gr.Button("Restore this revision", elem_id="data-restore", scale=1)
+
+    # Below the table and the editor, so that those fit on a 1366x768 screen.
+    with gr.Accordion("Import / export", open=False, elem_id="data-io"):
+        with gr.Row():
+            upload = gr.File(label="Import a file (JSONL, JSON, CSV, Parquet; alpaca or messages)",
+                             elem_id="data-upload", scale=2)
+            with gr.Column(scale=1):
+                import_dataset = gr.Textbox(label="Into dataset", value=first or "", elem_id="data-import-dataset")
+                import_fmt = gr.Dropdown(h.import_formats(), value="auto", label="Format", elem_id="data-import-format")
+                skip_bad = gr.Checkbox(label="Skip bad rows", value=False, elem_id="data-import-skip-bad")
+                import_btn = gr.Button("Import", elem_id="data-import", variant="secondary")
+            with gr.Column(scale=1):
+                export_fmt = gr.Dropdown(list(review.EXPORT_FORMATS), value="messages", label="Export format",
+                                         elem_id="data-export-format")
+                reviewed_only = gr.Checkbox(label="Reviewed samples only (else: the current filter)", value=True,
+                                            elem_id="data-export-reviewed")
+                export_btn = gr.Button("Export", elem_id="data-export")
+        import_msg = gr.Markdown(elem_id="data-import-message")
+        export_file = gr.File(label="Download", elem_id="data-export-file", interactive=False)
+
+    with gr.Accordion("Team review: reviews per sample, guidelines, progress, agreement", open=False,
+                      elem_id="data-team"):
+        with gr.Row():
+            reviews_needed = gr.Number(1, label="Reviews needed per sample (K)", precision=0, minimum=1,
+                                       maximum=20, elem_id="data-reviews-needed", scale=0, min_width=200)
+            settings_rev = gr.Number(0, visible=False, precision=0, elem_id="data-settings-revision")
+            guidelines_edit = gr.Textbox(label="Annotation guidelines (Markdown; the dataset's owner or an admin "
+                                               "may edit them)", lines=4, max_lines=20, elem_id="data-guidelines-edit",
+                                         scale=3)
+            save_settings = gr.Button("Save settings", elem_id="data-save-settings", scale=0, min_width=120)
+        progress = gr.HTML(elem_id="data-progress")
+        with gr.Row():
+            gr.Markdown("##### Agreement")
+            agreement_refresh = gr.Button("↻ Agreement", elem_id="data-agreement-refresh", size="sm", scale=0,
+                                          min_width=110)
+        agreement_panel = gr.HTML(elem_id="data-agreement")
+        gr.Markdown("##### Disagreements to adjudicate (owner and admins): select one, then **Adjudicate**")
+        disagreements = gr.Dataframe(pd.DataFrame([], columns=view.DISAGREEMENT_HEADERS),
+                                     headers=view.DISAGREEMENT_HEADERS, interactive=False,
+                                     elem_id="data-disagreements", max_height=240)
 
     filters_in = [dataset, status, verdict, flag, source, search, order]
     browse_in = [*filters_in, page, position]

@@ -142,6 +142,7 @@ def editor_values(editor: view.EditorView, msg: str = "", conflict_html: str = "
 def opened(editor: view.EditorView, msg: str = "", conflict_html: str = ""):
     """The editor's outputs, then the team outputs (step choices, reviews panel, my review revision)."""
     choices, step, reviews, review_revision = view.step_update_values(editor)
+    choices = choices or team.step_choices(None)  # an empty editor: still a valid choice for the value
     return (*editor_values(editor, msg, conflict_html), gr.update(choices=choices, value=step), reviews,
             review_revision)
 

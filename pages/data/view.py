@@ -344,7 +344,7 @@ def teacher_error_markdown(err: dict) -> str:
     """The headline: how often the teacher's verdict is wrong on the reviewed samples."""
     o = err["overall"]
     if not o["n"]:
-        return "*Teacher error rate: no reviewed samples with a teacher verdict yet.*"
+        return "*Teacher error rate: nothing reviewed yet.*"
     lo, hi = o["ci"]
     parts = [f"**Teacher verdict wrong on {100 * o['rate']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}] of {o['n']} "
              f"reviewed** (95% Wilson CI)"]

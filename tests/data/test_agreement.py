@@ -155,3 +155,13 @@ def test_teacher_error_rate_overall_per_teacher_and_per_source():
     assert (got["no_label"], got["no_teacher_verdict"]) == (1, 1)
     ci = stats.binomtest(5, 20).proportion_ci(method="wilson")
     assert got["overall"]["ci"] == pytest.approx((ci.low, ci.high))
+
+
+def test_bootstrap_leaves_out_undefined_resamples_of_a_small_set():
+    pairs = [("wrong", "right"), ("right", "right"), ("wrong", "wrong"), ("right", "wrong"), ("right", "right")]
+    items = _items([(_sample(i), {"ann": x, "bob": y}, None) for i, (x, y) in enumerate(pairs)])
+    got = ag.kappa_summary(items, n_resamples=400)
+    assert got.value == pytest.approx(ag.cohen_kappa([x for x, _ in pairs], [y for _, y in pairs]))
+    assert got.ci is not None and -1 <= got.ci[0] <= got.value <= got.ci[1] <= 1
+    same = _items([(_sample(i), {"ann": "right", "bob": "right"}, None) for i in range(4)])
+    assert ag.kappa_summary(same).ci is None and math.isnan(ag.kappa_summary(same).value)

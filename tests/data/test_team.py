@@ -42,7 +42,7 @@ def test_step_choices_and_labels():
     assert team.steps("a\n\nb\n\n c ") == ["a", "b", "c"]
     assert team.steps("one\ntwo") == ["one", "two"]
     choices = team.step_choices("3 + 4 = 7\n\n7 * 2 = 15")
-    assert [v for _, v in choices] == ["", "0", "1", "2"] and choices[3][0] == "step 2: 7 * 2 = 15"
+    assert [v for _, v in choices] == [team.NOT_LABELLED, "0", "1", "2"] and choices[3][0] == "step 2: 7 * 2 = 15"
     assert team.parse_step("2", "a\n\nb") == 2 and team.parse_step("", "a") is None
     with pytest.raises(UserError, match="not a step"):
         team.parse_step("3", "a\n\nb")
