@@ -220,9 +220,11 @@ def reference_agreement(items: list[Item], verifier: Callable[[Sample], str | No
     return out
 
 
-def disagreements(items: list[Item]) -> list[Item]:
-    """Samples with two or more reviews that differ and no adjudication yet: what a lead has to settle."""
-    return [it for it in items if len(set(it.verdicts.values())) > 1 and not it.adjudication]
+def disagreements(items: list[Item], reviews_needed: int = 2) -> list[Item]:
+    """Samples whose reviews differ, that have all ``reviews_needed`` of them (so they are out of every queue, and
+    listing them breaks nobody's blind review) and no adjudication yet: what a lead has to settle."""
+    return [it for it in items if len(set(it.verdicts.values())) > 1 and not it.adjudication
+            and len(it.verdicts) >= reviews_needed]
 
 
 # -- the teacher's error rate --------------------------------------------------------------------------------------

@@ -47,6 +47,11 @@ def save(store, sample_id, critique: str, *, status: str, expected_revision: int
     """Save the edited critique with ``status``; a stale revision is refused and shows the other version. A submit
     (``reviewed``) is a review (cft.data.team.submit): with K >= 2 it records the review and leaves the sample."""
     try:
+        if status == "draft" and sample_id not in (None, "") and \
+                store.settings(store.get(int(sample_id)).dataset)["reviews_needed"] >= 2:
+            return SaveOutcome(False, None, "⚠️ **Not saved.** This dataset needs several independent reviews per "
+                                            "sample: submit your review instead of a draft (a draft would show your "
+                                            "verdict to the other reviewers).")
         if status == "reviewed":
             saved = team.submit(store, sample_id, critique, viewer=viewer or team.Viewer(annotator),
                                 expected_revision=expected_revision, expected_review_revision=review_revision,
@@ -311,7 +316,7 @@ def team_panel(store, dataset, annotator="", request: gr.Request = None):
     kappa = agreement.kappa_summary(found)
     reference = agreement.reference_agreement(found)
     lead = team.is_lead(settings, viewer)
-    rows = view.disagreement_rows(agreement.disagreements(found)) if lead else []
+    rows = view.disagreement_rows(agreement.disagreements(found, settings["reviews_needed"])) if lead else []
     guidelines = settings["guidelines"] or "*No annotation guidelines yet: the dataset's owner can write them in " \
                                            "Team review.*"
     return (settings["reviews_needed"], settings["guidelines"], settings["revision"],

@@ -165,3 +165,10 @@ def test_bootstrap_leaves_out_undefined_resamples_of_a_small_set():
     assert got.ci is not None and -1 <= got.ci[0] <= got.value <= got.ci[1] <= 1
     same = _items([(_sample(i), {"ann": "right", "bob": "right"}, None) for i in range(4)])
     assert ag.kappa_summary(same).ci is None and math.isnan(ag.kappa_summary(same).value)
+
+
+def test_disagreements_wait_for_all_k_reviews():
+    items = _items([(_sample(1), {"ann": "right", "bob": "wrong"}, None),
+                    (_sample(2), {"ann": "right", "bob": "wrong", "cy": "wrong"}, None)])
+    assert [it.sample.id for it in ag.disagreements(items, 3)] == [2]
+    assert [it.sample.id for it in ag.disagreements(items, 2)] == [1, 2]

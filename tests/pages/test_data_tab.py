@@ -230,3 +230,19 @@ def test_a_typed_page_number_jumps_there_from_either_end(store):
     for number in (1, 2, 3):  # page 2 of 3 is read from the end (20 rows after it), page 3 is the last page
         shown = review.browse(store, f, number)
         assert shown.page == number and [s.id for s in shown.samples] == everything[(number - 1) * 50:number * 50]
+
+
+def test_team_mode_refuses_drafts_and_a_sample_of_another_dataset(cft_home):
+    store = Store()
+    store.add_samples("d", [Sample(question="q", critique=WRONG, original_critique=WRONG)])
+    (other,) = store.add_samples("e", [Sample(question="q2", critique=WRONG, original_critique=WRONG)])
+    store.save_settings("d", expected_revision=0, by="lead", reviews_needed=2)
+    values = handlers.save_as(store, "draft", 1, 1, "Mine.", "a", False, "d", [], "all", "all", "all", "", "Id", 1)
+    assert "submit your review instead of a draft" in values[handlers.EDITOR_OUTPUTS - 2]
+    assert store.get(1).revision == 1
+    with pytest.raises(UserError, match="belongs to dataset 'e'"):
+        handlers.save_as(store, "reviewed", other, 1, WRONG, "a", False, "d", [], "all", "all", "all", "", "Id", 1)
+    # Submitting in team mode records a review and leaves the sample for the other reviewer.
+    values = handlers.save_as(store, "reviewed", 1, 1, WRONG, "a", False, "d", [], "all", "all", "all", "", "Id", 1)
+    assert "Submitted" in values[handlers.EDITOR_OUTPUTS - 2] and store.get(1).revision == 1
+    assert [r["annotator"] for r in store.reviews(1)] == ["a"]
