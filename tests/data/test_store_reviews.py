@@ -145,3 +145,32 @@ def test_a_v6_store_is_migrated_and_its_reviewed_samples_become_reviews(tmp_path
         ("anonymous", "right", None)]
     assert store.review_queue("d", "ann") == [ids[2]]  # K = 1: the two reviewed samples are done
     assert len(store.review_history(ids[0])) == 1
+
+
+def test_copy_takes_reviews_settings_and_review_history_across_backends(tmp_path, postgres_server):
+    import uuid
+
+    from cft.data.store.copy import copy_store
+
+    src = Store(tmp_path / "src.db")
+    ids = src.add_samples("d", _samples(3))
+    src.save_settings("d", expected_revision=0, by="lead", reviews_needed=2, guidelines="# G", owner="lead")
+    src.submit_review(ids[0], annotator="a", verdict="wrong", first_wrong_step=1, expected_revision=0)
+    src.submit_review(ids[0], annotator="a", verdict="wrong", first_wrong_step=2, expected_revision=1)
+    src.submit_review(ids[0], annotator="b", verdict="wrong", expected_revision=0)  # consensus: the sample changes
+    schema = "rc_" + uuid.uuid4().hex[:8]
+    postgres_server.execute(f"CREATE SCHEMA {schema}")
+    try:
+        dst = Store(postgres_server.url(schema=schema))
+        copied = copy_store(src, dst)
+        assert copied["reviews"] == 2
+        assert dst.settings("d") == src.settings("d")
+        assert dst.reviews(ids[0]) == src.reviews(ids[0]) and dst.review_history(ids[0]) == src.review_history(ids[0])
+        assert dst.get(ids[0]).status == "reviewed"
+        # Ids go on after the copied ones.
+        dst.submit_review(ids[1], annotator="c", verdict="right", expected_revision=0)
+        assert len(dst.review_history(ids[1])) == 1
+        assert dst._db().scalar("SELECT MAX(id) FROM review_history") == 4
+        dst.close()
+    finally:
+        postgres_server.execute(f"DROP SCHEMA {schema} CASCADE")

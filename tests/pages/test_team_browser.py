@@ -82,6 +82,15 @@ def test_row_opens_the_editor_in_view_save_toast_remembered_name_and_dataset_swi
         page.locator("#data-dataset input").click()
         page.locator('[data-testid=dropdown-option][aria-label="beta"]').first.click()
         _wait(lambda: "Select a row" in _header(page), what="the editor to empty after the switch")
+        # A failed import is told in the import's message area, not as an error badge over the Dataset dropdown.
+        page.locator("#data-io").click()
+        page.locator("#data-import").click()
+        _wait(lambda: "choose a file" in page.locator("#data-import-message").inner_text(), what="the import message")
+        assert "Not imported" in page.locator("#data-import-message").inner_text()
+        assert "Error" not in page.locator("#data-dataset").inner_text()
+        page.locator("#data-dataset input").click()  # still usable
+        page.locator('[data-testid=dropdown-option][aria-label="alpha"]').first.click()
+        _wait(lambda: "Alpha question" in page.locator("#data-table").inner_text(), what="the dropdown to work")
         # The name comes back on the next visit (browser state).
         page2 = context.new_page()
         page2.goto(url)
@@ -124,8 +133,11 @@ def test_two_annotators_with_k2_get_separate_queues_review_blind_and_see_kappa(c
         first = _open_queue(a)
         assert first == ids[0]
         a.locator("#data-verdict label", has_text="wrong").click()
+        a.locator("#data-step input").click()  # the first wrong step: step 2 of the response
+        a.locator("[data-testid=dropdown-option]", has_text="step 2").first.click()
         a.locator("#data-submit").click()
         _wait(lambda: [r["annotator"] for r in store.reviews(first)] == ["alice"], what="alice's review")
+        assert store.reviews(first)[0]["first_wrong_step"] == 2
         _wait(lambda: f"Sample #{ids[1]}" in _header(a), what="alice's next queue item")
         assert store.get(first).status == "pending" and store.get(first).critique == TEACHER  # blind: untouched
         # Bob's queue still starts with it; he reviews blind: no verdict of Alice's anywhere on his page.
