@@ -18,6 +18,7 @@ interval is computed here too; both are tested against scipy's ``binomtest(...).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -52,9 +53,13 @@ def cohen_kappa(a: Iterable, b: Iterable, categories: Iterable | None = None) ->
         return float("nan")
     cats = list(categories) if categories is not None else sorted(set(a) | set(b))
     index = {c: i for i, c in enumerate(cats)}
-    table = np.zeros((len(cats), len(cats)))
-    for x, y in zip(a, b):
-        table[index[x], index[y]] += 1
+    return _kappa_codes(np.array([index[x] for x in a]), np.array([index[y] for y in b]), len(cats))
+
+
+def _kappa_codes(a: np.ndarray, b: np.ndarray, k: int) -> float:
+    """Cohen's kappa of two integer-coded label arrays (0..k-1): the confusion table by bincount (fast enough to
+    bootstrap thousands of samples a thousand times)."""
+    table = np.bincount(a * k + b, minlength=k * k).reshape(k, k).astype(float)
     n = table.sum()
     po = np.trace(table) / n
     pe = float((table.sum(axis=1) / n) @ (table.sum(axis=0) / n))
@@ -148,12 +153,18 @@ def teacher_verdict(sample: Sample) -> str | None:
 def verifier_verdict(sample: Sample) -> str | None:
     """``right`` when the response's final answer matches the reference answer (cft.grading), ``wrong`` when it
     does not, None without a reference answer."""
-    from cft.grading import answers_match, extract_answer
-
     gold = sample.reference_answer or sample.reference_solution
     if not gold or not str(gold).strip():
         return None
-    pred = extract_answer(sample.response or "", gold)
+    return _verify(str(gold), sample.response or "")
+
+
+@functools.lru_cache(maxsize=65536)
+def _verify(gold: str, response: str) -> str:
+    # Cached: the agreement panel is drawn again after reviews, and grading may need sympy (the worker pool).
+    from cft.grading import answers_match, extract_answer
+
+    pred = extract_answer(response, gold)
     return "right" if pred is not None and answers_match(gold, pred) else "wrong"
 
 
@@ -185,8 +196,8 @@ def kappa_summary(items: list[Item], *, n_resamples: int = 999, seed: int = 0) -
     if len(names) == 2:
         a = np.array([CATEGORIES.index(it.verdicts[names[0]]) for it in multi])
         b = np.array([CATEGORIES.index(it.verdicts[names[1]]) for it in multi])
-        value = cohen_kappa(a, b, range(len(CATEGORIES)))
-        ci = _bootstrap(lambda x, y: cohen_kappa(x, y, range(len(CATEGORIES))), (a, b), n_resamples=n_resamples,
+        value = _kappa_codes(a, b, len(CATEGORIES))
+        ci = _bootstrap(lambda x, y: _kappa_codes(x, y, len(CATEGORIES)), (a, b), n_resamples=n_resamples,
                         seed=seed)
         return Kappa("cohen", value, ci, len(multi), names, observed)
     value = fleiss_kappa(counts)

@@ -219,7 +219,7 @@ def build() -> dict:
         on(h.team_panel), [dataset, annotator], team_out, api_visibility="private")
 
     submit.click(on(h.save_as, "reviewed"), save_in, editor_out + table_out, api_name="data_submit").then(
-        on(h.team_panel), [dataset, annotator], team_out, api_visibility="private")
+        on(h.team_progress), dataset, progress, api_visibility="private", show_progress="hidden")
     draft.click(on(h.save_as, "draft"), save_in, editor_out + table_out, api_name="data_save_draft")
     discard.click(on(h.save_as, "discarded"), save_in, editor_out + table_out, api_name="data_discard")
     reset.click(view.reset_to_suggestion, [original, critique], [critique, verdict_radio, diff, message],

@@ -326,6 +326,11 @@ def team_panel(store, dataset, annotator="", request: gr.Request = None):
                 agreement.teacher_error(found)))
 
 
+def team_progress(store, dataset):
+    """After a submit: the progress only (cheap); agreement and the headline are redrawn on ↻ Agreement."""
+    return view.progress_html(store.review_progress(dataset)) if dataset else ""
+
+
 def save_settings(store, dataset, reviews_needed, guidelines, settings_revision, annotator,
                   request: gr.Request = None):
     viewer = _viewer(request, annotator)

@@ -172,3 +172,19 @@ def test_disagreements_wait_for_all_k_reviews():
                     (_sample(2), {"ann": "right", "bob": "wrong", "cy": "wrong"}, None)])
     assert [it.sample.id for it in ag.disagreements(items, 3)] == [2]
     assert [it.sample.id for it in ag.disagreements(items, 2)] == [1, 2]
+
+
+def test_kappa_of_thousands_of_samples_bootstraps_quickly():
+    import time
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 2, 5000)
+    a = np.where(rng.random(5000) < 0.9, truth, 1 - truth)
+    b = np.where(rng.random(5000) < 0.9, truth, 1 - truth)
+    names = ("right", "wrong")
+    items = _items([(_sample(i), {"ann": names[x], "bob": names[y]}, None) for i, (x, y) in enumerate(zip(a, b))])
+    start = time.perf_counter()
+    got = ag.kappa_summary(items)
+    assert time.perf_counter() - start < 10
+    assert got.value == pytest.approx(ag.cohen_kappa(list(a), list(b)))
+    assert got.ci[1] - got.ci[0] < 0.06  # n = 5000: a narrow interval

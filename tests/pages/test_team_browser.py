@@ -171,5 +171,11 @@ def test_two_annotators_with_k2_get_separate_queues_review_blind_and_see_kappa(c
         assert "bootstrap CI" in a.locator("#data-agreement").inner_text()
         disputed = a.locator("#data-disagreements").inner_text()
         assert str(first) in disputed and str(ids[3]) in disputed
-        assert "reviews" in a.locator("#data-progress").inner_text()
+        assert "10 / 16 reviews" in a.locator("#data-progress").inner_text()
+        # The headline: the teacher's error rate on the reviewed samples, with its interval.
+        err = agreement.teacher_error(team.items(store, "team"))["overall"]
+        assert err["n"] == 3 and err["errors"] == 1  # two ties have no label yet
+        headline = a.locator("#data-teacher-error").inner_text()
+        assert f"Teacher verdict wrong on {100 * err['rate']:.1f}% [{100 * err['ci'][0]:.1f}, " in headline
+        assert "of 3 reviewed" in headline
         browser.close()
