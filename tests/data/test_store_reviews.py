@@ -108,6 +108,8 @@ def test_one_review_path_and_adjudication_save_the_sample_atomically(store_url):
                               sample_changes={"verdict": "right"}, expected_sample_revision=2)
     assert adj["sample"].verdict == "right" and store.reviews(ids[0], "adjudication")[0]["annotator"] == "lead"
     assert store.review_progress("d")["by_annotator"] == {"alice": 1}  # an adjudication is not a review
+    store.save_settings("d", expected_revision=0, by="lead", reviews_needed=2)
+    assert ids[0] not in store.review_queue("d", "bob")  # settled by the lead: out of every queue
 
 
 def test_deleting_a_dataset_deletes_its_reviews_and_settings(store_url):

@@ -238,7 +238,8 @@ QUEUE_STATUSES = ("pending", "draft", "reviewed")  # not uncritiqued (no critiqu
 
 
 def queue(db, dataset: str, annotator: str, *, limit: int = 50, after: int | None = None) -> list[int]:
-    """Ids of the samples ``annotator`` has not reviewed and that still need reviews, flagged first, then by id.
+    """Ids of the samples ``annotator`` has not reviewed and that still need reviews (fewer than K, not adjudicated),
+    flagged first, then by id.
     ``after``: continue after this sample (in the same order).
 
     Read flagged then unflagged, each by id on the ``(part, flagged, id)`` index, so a click costs a walk to the
@@ -259,7 +260,8 @@ def queue(db, dataset: str, annotator: str, *, limit: int = 50, after: int | Non
                  f"s.status IN ({','.join('?' * len(QUEUE_STATUSES))})",
                  "(SELECT COUNT(*) FROM reviews r WHERE r.sample_id = s.id AND r.kind = 'review') < ?",
                  "NOT EXISTS (SELECT 1 FROM reviews m WHERE m.sample_id = s.id AND m.kind = 'review' "
-                 "AND m.annotator = ?)"]
+                 "AND m.annotator = ?)",
+                 "NOT EXISTS (SELECT 1 FROM reviews j WHERE j.sample_id = s.id AND j.kind = 'adjudication')"]
         params: list = [*parts, flagged, *QUEUE_STATUSES, k, annotator]
         if start is not None and flagged == start[0]:
             where.append("s.id > ?")
