@@ -194,7 +194,8 @@ def build() -> dict:
     if root is not None:  # fill in the name this browser remembers (page load only: never while typing)
         root.load(lambda name: name or gr.skip(), remembered, annotator, api_visibility="private")
     annotator.change(lambda name: name, annotator, remembered, api_visibility="private", show_progress="hidden")
-    refresh.click(on(h.refresh), browse_in, [dataset, *table_out], api_name="data_browse")
+    refresh.click(on(h.refresh), browse_in, [dataset, *table_out], api_name="data_browse").then(
+        on(h.team_panel), [dataset, annotator], team_out, api_visibility="private")
     page.submit(on(h.jump_page), [*filters_in, page], table_out, api_visibility="private")
     for comp in (status, verdict, flag, source, order):
         comp.input(on(h.first_page), filters_in, table_out, api_visibility="private")

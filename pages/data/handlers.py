@@ -24,6 +24,7 @@ from pages.data import view
 from pages.render import esc
 
 EDITOR_OUTPUTS = len(view.EDITOR_FIELDS) + 3  # + revision choices, message, conflict
+QUEUE_COUNT_CAP = 1000  # "1000+ left": counting a whole queue of a million samples is not worth a click
 TEAM_OUTPUTS = 3  # after the editor's: first-wrong-step choices and value, the reviews panel, my review revision
 
 
@@ -233,7 +234,10 @@ def next_in_queue(store, dataset, sample_id, annotator, request: gr.Request = No
     nxt = team.next_in_queue(store, dataset, viewer.name, after=sample_id)
     if nxt is None:
         return _keep(f"🎉 Your queue in `{esc(dataset)}` is empty: nothing left for **{esc(viewer.name)}** to review.")
-    return opened(view.open_sample(store, nxt, viewer), f"Opened #{nxt} from {esc(viewer.name)}'s queue.")
+    left = len(store.review_queue(dataset, viewer.name, limit=QUEUE_COUNT_CAP))
+    more = f"{QUEUE_COUNT_CAP}+" if left >= QUEUE_COUNT_CAP else str(left)
+    return opened(view.open_sample(store, nxt, viewer),
+                  f"Opened #{nxt} from {esc(viewer.name)}'s queue ({more} left, this one included).")
 
 
 def save_as(store, status_value, sample_id, revision, critique, annotator, advance,

@@ -246,3 +246,18 @@ def test_team_mode_refuses_drafts_and_a_sample_of_another_dataset(cft_home):
     values = handlers.save_as(store, "reviewed", 1, 1, WRONG, "a", False, "d", [], "all", "all", "all", "", "Id", 1)
     assert "Submitted" in values[handlers.EDITOR_OUTPUTS - 2] and store.get(1).revision == 1
     assert [r["annotator"] for r in store.reviews(1)] == ["a"]
+
+
+def test_team_panel_renders_guidelines_inert_and_counts_the_queue(cft_home):
+    store = Store()
+    store.add_samples("d", [Sample(question=f"q{i}", critique=WRONG, original_critique=WRONG) for i in range(3)])
+    store.save_settings("d", expected_revision=0, by="lead", guidelines='**Be strict** <img src=x onerror="alert(1)">')
+    k, text, rev, shown, progress, panel, disputes, headline = handlers.team_panel(store, "d", "ann")
+    assert (k, rev) == (1, 1) and text.startswith("**Be strict**")
+    assert shown == '**Be strict** &lt;img src=x onerror="alert(1)"&gt;'  # Markdown kept, raw HTML shown as text
+    assert "0 / 3 reviews" in progress and "No sample has two reviews" in panel and len(disputes) == 0
+    assert "nothing reviewed yet" in headline
+    values = handlers.next_in_queue(store, "d", None, "ann")
+    assert values[0] == 1 and "(3 left, this one included)" in values[handlers.EDITOR_OUTPUTS - 2]
+    with pytest.raises(UserError, match="pick a dataset"):
+        handlers.next_in_queue(store, "", None, "ann")
