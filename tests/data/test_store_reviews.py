@@ -4,8 +4,6 @@ v6 -> v7 migration of a store reviewed before reviews existed."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from cft.data.samples import Sample
@@ -124,21 +122,19 @@ def test_deleting_a_dataset_deletes_its_reviews_and_settings(store_url):
     assert store.settings("d")["reviews_needed"] == 1
 
 
-def test_a_v6_store_is_migrated_and_its_reviewed_samples_become_reviews(tmp_path):
-    path = tmp_path / "v6.db"
-    store = Store(path)
+def test_a_v6_store_is_migrated_and_its_reviewed_samples_become_reviews(store_url):
+    store = Store()
     ids = store.add_samples("d", _samples(3))
     store.update(ids[0], {"status": "reviewed", "critique": "fixed\n\nConclusion: wrong [END]", "verdict": "wrong"},
                  expected_revision=1, annotator="ann")
     store.update(ids[1], {"status": "reviewed"}, expected_revision=1)
+    db = store._db()
+    with db.write():  # back to v6: drop what v7 added
+        for table in ("reviews", "review_history", "dataset_settings"):
+            db.execute(f"DROP TABLE {table}")
+        db.dialect.set_version(db, 6)
     store.close()
-    conn = sqlite3.connect(path)  # back to v6: drop what v7 added
-    for table in ("reviews", "review_history", "dataset_settings"):
-        conn.execute(f"DROP TABLE {table}")
-    conn.execute("PRAGMA user_version = 6")
-    conn.commit()
-    conn.close()
-    store = Store(path)
+    store = Store()
     db = store._db()
     assert db.dialect.version(db) == SCHEMA_VERSION == 7
     assert [(r["annotator"], r["verdict"], r["critique"]) for r in store.reviews(ids[0])] == [
@@ -147,6 +143,8 @@ def test_a_v6_store_is_migrated_and_its_reviewed_samples_become_reviews(tmp_path
         ("anonymous", "right", None)]
     assert store.review_queue("d", "ann") == [ids[2]]  # K = 1: the two reviewed samples are done
     assert len(store.review_history(ids[0])) == 1
+    store.submit_review(ids[2], annotator="ann", verdict="right", expected_revision=0)  # ids go on
+    assert len(store.review_history(ids[2])) == 1
 
 
 def test_copy_takes_reviews_settings_and_review_history_across_backends(tmp_path, postgres_server):
