@@ -234,10 +234,8 @@ def next_in_queue(store, dataset, sample_id, annotator, request: gr.Request = No
     nxt = team.next_in_queue(store, dataset, viewer.name, after=sample_id)
     if nxt is None:
         return _keep(f"🎉 Your queue in `{esc(dataset)}` is empty: nothing left for **{esc(viewer.name)}** to review.")
-    left = len(store.review_queue(dataset, viewer.name, limit=QUEUE_COUNT_CAP))
-    more = f"{QUEUE_COUNT_CAP}+" if left >= QUEUE_COUNT_CAP else str(left)
-    return opened(view.open_sample(store, nxt, viewer),
-                  f"Opened #{nxt} from {esc(viewer.name)}'s queue ({more} left, this one included).")
+    return opened(view.open_sample(store, nxt, viewer), f"Opened #{nxt} from {esc(viewer.name)}'s queue "
+                                                        f"({_left(store, dataset, viewer.name)} left, this one included).")
 
 
 def save_as(store, status_value, sample_id, revision, critique, annotator, advance,
@@ -325,14 +323,24 @@ def team_panel(store, dataset, annotator="", request: gr.Request = None):
                                            "Team review.*"
     return (settings["reviews_needed"], settings["guidelines"], settings["revision"],
             guidelines if not settings["guidelines"] else view.safe_markdown(settings["guidelines"]),
-            view.progress_html(store.review_progress(dataset)), view.agreement_html(kappa, reference),
+            _progress(store, dataset), view.agreement_html(kappa, reference),
             pd.DataFrame(rows, columns=view.DISAGREEMENT_HEADERS), view.teacher_error_markdown(
                 agreement.teacher_error(found)))
 
 
+def _left(store, dataset: str, name: str) -> str:
+    n = len(store.review_queue(dataset, name, limit=QUEUE_COUNT_CAP))
+    return f"{QUEUE_COUNT_CAP}+" if n >= QUEUE_COUNT_CAP else str(n)
+
+
+def _progress(store, dataset: str) -> str:
+    progress = store.review_progress(dataset)
+    return view.progress_html(progress, {name: _left(store, dataset, name) for name in progress["by_annotator"]})
+
+
 def team_progress(store, dataset):
     """After a submit: the progress only (cheap); agreement and the headline are redrawn on ↻ Agreement."""
-    return view.progress_html(store.review_progress(dataset)) if dataset else ""
+    return _progress(store, dataset) if dataset else ""
 
 
 def save_settings(store, dataset, reviews_needed, guidelines, settings_revision, annotator,

@@ -326,11 +326,14 @@ def _ci(ci) -> str:
     return "" if not ci else f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
 
 
-def progress_html(progress: dict) -> str:
-    """Reviews done / needed for the dataset, and per annotator."""
+def progress_html(progress: dict, left: dict[str, str] | None = None) -> str:
+    """Reviews done / needed for the dataset, and per annotator (with how many are left in their queue)."""
     needed, done = progress["needed"], progress["done"]
     pct = 100.0 * done / needed if needed else 0.0
-    people = "".join(f"<li><b>{esc(name)}</b>: {n} reviewed</li>" for name, n in progress["by_annotator"].items())
+    left = left or {}
+    people = "".join(f"<li><b>{esc(name)}</b>: {n} reviewed"
+                     f"{f', {left[name]} left in their queue' if name in left else ''}</li>"
+                     for name, n in progress["by_annotator"].items())
     return (
         f'<div class="cft-team-progress"><div class="cft-progress" title="reviews done / needed">'
         f'<div class="cft-progress-bar" style="width:{pct:.1f}%"></div></div>'

@@ -261,3 +261,5 @@ def test_team_panel_renders_guidelines_inert_and_counts_the_queue(cft_home):
     assert values[0] == 1 and "(3 left, this one included)" in values[handlers.EDITOR_OUTPUTS - 2]
     with pytest.raises(UserError, match="pick a dataset"):
         handlers.next_in_queue(store, "", None, "ann")
+    handlers.save_as(store, "reviewed", 1, 1, WRONG, "ann", False, "d", [], "all", "all", "all", "", "Id", 1)
+    assert "<b>ann</b>: 1 reviewed, 2 left in their queue" in handlers.team_progress(store, "d")
