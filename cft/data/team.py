@@ -39,11 +39,13 @@ class Viewer:
     logged_in: bool = False
 
 
-def is_lead(settings: dict, viewer: Viewer, environ=None) -> bool:
-    """The dataset's owner or an admin; anyone when nobody logs in (no login configured)."""
+def is_lead(settings: dict, viewer: Viewer, environ=None, *, claim: bool = True) -> bool:
+    """The dataset's owner or an admin; anyone when nobody logs in (no login configured). ``claim``: a logged-in
+    user counts as the owner of settings that have none yet (they become it by saving them)."""
     if not viewer.logged_in:
         return not auth.load_users(environ)
-    return viewer.name in auth.admins(environ) or (settings.get("owner") or "") in ("", viewer.name)
+    owner = settings.get("owner") or ""
+    return viewer.name in auth.admins(environ) or owner == viewer.name or (claim and not owner)
 
 
 def save_settings(store, dataset: str, viewer: Viewer, *, expected_revision, reviews_needed=None,
@@ -97,7 +99,7 @@ def parse_step(value, response: str | None = None) -> int | None:
 def blind(store, sample: Sample, viewer: Viewer, settings: dict | None = None, environ=None) -> bool:
     """Whether ``viewer`` must not yet see the others' verdicts or the sample's consensus."""
     settings = settings or store.settings(sample.dataset)
-    if settings["reviews_needed"] < 2 or (viewer.logged_in and is_lead(settings, viewer, environ)):
+    if settings["reviews_needed"] < 2 or (viewer.logged_in and is_lead(settings, viewer, environ, claim=False)):
         return False
     return not any(r["annotator"] == viewer.name for r in store.reviews(sample.id, "review"))
 

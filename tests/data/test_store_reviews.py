@@ -58,7 +58,11 @@ def test_queues_are_per_annotator_flagged_first_and_close_at_k(store_url):
 def test_agreeing_reviews_write_consensus_and_own_revision_is_checked(store_url):
     store = Store()
     ids = store.add_samples("d", _samples(2))
+    store.update(ids[1], {"critique": "no line", "flags": {"no_conclusion": "x"}}, expected_revision=1)
     store.save_settings("d", expected_revision=0, by="lead", reviews_needed=2)
+    for who in ("alice", "bob"):  # the consensus adds the conclusion line, so the flag goes
+        store.submit_review(ids[1], annotator=who, verdict="wrong", expected_revision=0)
+    assert store.get(ids[1]).flags == {} and store.get(ids[1]).critique == "no line\n\nConclusion: wrong [END]"
     first = store.submit_review(ids[0], annotator="alice", verdict="wrong", critique="Step 2 is wrong.\n\n"
                                 "Conclusion: wrong [END]", first_wrong_step=2, expected_revision=0)
     assert first["revision"] == 1 and store.get(ids[0]).revision == 1

@@ -33,6 +33,8 @@ def test_settings_are_changed_by_their_owner_or_an_admin_only(store_url):
         team.save_settings(store, "d", alice, expected_revision=1, guidelines="mine", environ=LOGIN)
     assert team.save_settings(store, "d", root, expected_revision=1, guidelines="admin's", environ=LOGIN)["owner"] \
         == "owner"
+    # A logged-in user sees through blind review only as the owner or an admin, never as a would-be owner.
+    assert not team.is_lead({"owner": ""}, alice, LOGIN, claim=False) and team.is_lead({"owner": ""}, alice, LOGIN)
     # Without any login configured, anyone may (nobody is authenticated).
     assert team.is_lead(store.settings("d"), team.Viewer("typed"), environ={})
     assert not team.is_lead(store.settings("d"), team.Viewer("typed"), environ=LOGIN)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 
-from cft.data.samples import set_verdict
+from cft.data.samples import Sample, set_verdict, with_parsed_verdict
 from cft.data.store.queries import VISIBLE, counts, get, visible_parts
 from cft.data.store.writes import update
 from cft.errors import UserError
@@ -229,8 +229,10 @@ def _consensus(db, sample) -> dict | None:
         return None
     verdict = done[0]["verdict"]
     corrected = [r["critique"] for r in done if r["critique"]]
-    critique = corrected[-1] if corrected else set_verdict(sample.critique or "", verdict)
-    return {"critique": critique, "verdict": verdict, "status": "reviewed"}
+    draft = Sample(**{**sample.to_dict(), "flags": dict(sample.flags)})
+    draft.critique = corrected[-1] if corrected else set_verdict(sample.critique or "", verdict)
+    with_parsed_verdict(draft)  # the verdict and the no_conclusion flag follow the critique, as on any save
+    return {"critique": draft.critique, "verdict": draft.verdict, "flags": draft.flags, "status": "reviewed"}
 
 
 # -- queue and progress --------------------------------------------------------------------------------------------
