@@ -1,4 +1,7 @@
-"""Data tab: browse, search, edit and review critique samples.
+"""Data tab: browse, search, edit and review critique samples, alone or as a team (K reviews per sample, blind
+review, queues, guidelines, progress, agreement and adjudication: the "Team review" panel and the editor).
+
+The table is read-only and sits beside the editor, so that a selected row opens in view on a 1366x768 screen.
 
 ``build()`` lays out the widgets and wires them; ``handlers`` holds the callbacks (each takes the tab's store,
 bound here), ``view`` renders the table and the editor, cft.data.review does the reviewing.

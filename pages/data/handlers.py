@@ -3,7 +3,8 @@ binds it (pages.common.bound), so these stay plain module-level functions that a
 
 The filters arrive as the seven filter widgets' values (dataset, status, verdict, flag, source, search, order label),
 and the editor's outputs are ``EDITOR_OUTPUTS`` values: the editor fields, the revision choices, a message, a
-conflict box.
+conflict box; then ``TEAM_OUTPUTS`` more: the first-wrong-step choices, the reviews panel and the viewer's own review
+revision. Who is looking (the login, else the typed name) decides what a blind reviewer sees (cft.data.team).
 """
 
 from __future__ import annotations
