@@ -7,6 +7,7 @@
   kappa is undefined are left out, which ``scipy.stats.bootstrap`` cannot do);
 - :func:`reference_agreement`: each annotator against the teacher's verdict and against the verifier (does the
   response's final answer match the reference, ``cft.grading``), with Wilson intervals and kappa;
+- :func:`step_agreement`: how often two annotators put the first wrong step at the same place;
 - :func:`disagreements`: samples whose reviews differ and that no lead has adjudicated yet;
 - :func:`teacher_error`: the teacher's verdict error rate on reviewed samples, overall, per teacher and per source,
   with Wilson intervals (the paper's "at least 20% of critiques are wrong", measured on your own data).
@@ -229,6 +230,20 @@ def reference_agreement(items: list[Item], verifier: Callable[[Sample], str | No
                               "kappa": cohen_kappa([v for v, _ in got], [r for _, r in got], CATEGORIES) if n else
                               float("nan")}
     return out
+
+
+def step_agreement(items: list[Item]) -> dict:
+    """How often two annotators who both labelled a sample's first wrong step chose the same one (``0``: no
+    mistake), over every such pair: ``{pairs, agree, rate, ci}`` (Wilson)."""
+    pairs = agree = 0
+    for it in items:
+        labels = [step for step in it.steps.values() if step is not None]
+        for i in range(len(labels)):
+            for j in range(i + 1, len(labels)):
+                pairs += 1
+                agree += int(labels[i] == labels[j])
+    return {"pairs": pairs, "agree": agree, "rate": agree / pairs if pairs else float("nan"),
+            "ci": wilson_interval(agree, pairs) if pairs else None}
 
 
 def disagreements(items: list[Item], reviews_needed: int = 2) -> list[Item]:

@@ -324,7 +324,7 @@ def team_panel(store, dataset, annotator="", request: gr.Request = None):
                                            "Team review.*"
     return (settings["reviews_needed"], settings["guidelines"], settings["revision"],
             guidelines if not settings["guidelines"] else view.safe_markdown(settings["guidelines"]),
-            _progress(store, dataset), view.agreement_html(kappa, reference),
+            _progress(store, dataset), view.agreement_html(kappa, reference, agreement.step_agreement(found)),
             pd.DataFrame(rows, columns=view.DISAGREEMENT_HEADERS), view.teacher_error_markdown(
                 agreement.teacher_error(found)))
 

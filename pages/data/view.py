@@ -359,8 +359,9 @@ def teacher_error_markdown(err: dict) -> str:
     return " · ".join(parts)
 
 
-def agreement_html(kappa, reference: dict) -> str:
-    """The agreement panel: kappa with its CI, and each annotator against the teacher and the verifier."""
+def agreement_html(kappa, reference: dict, steps: dict | None = None) -> str:
+    """The agreement panel: kappa with its CI, the first-wrong-step agreement, and each annotator against the
+    teacher and the verifier."""
     if kappa.method == "none":
         head = "<p>No sample has two reviews yet: agreement needs K ≥ 2.</p>"
     else:
@@ -369,6 +370,9 @@ def agreement_html(kappa, reference: dict) -> str:
         ci = f" [{kappa.ci[0]:.3f}, {kappa.ci[1]:.3f}] (95% bootstrap CI over samples)" if kappa.ci else ""
         head = (f'<p id="data-kappa"><b>{name} = {value}</b>{ci} · {kappa.samples} sample(s) with ≥ 2 reviews · '
                 f'raw agreement {_pct(kappa.observed)} · annotators: {esc(", ".join(kappa.annotators))}</p>')
+    if steps and steps["pairs"]:
+        head += (f'<p id="data-step-agreement">First wrong step: the same in {_pct(steps["rate"])}'
+                 f'{_ci(steps["ci"])} of {steps["pairs"]} pair(s) of labels</p>')
     rows = []
     for who, refs in reference.items():
         cells = []

@@ -188,3 +188,13 @@ def test_kappa_of_thousands_of_samples_bootstraps_quickly():
     assert time.perf_counter() - start < 10
     assert got.value == pytest.approx(ag.cohen_kappa(list(a), list(b)))
     assert got.ci[1] - got.ci[0] < 0.06  # n = 5000: a narrow interval
+
+
+def test_step_agreement_counts_pairs_of_labels():
+    items = _items([(_sample(1), {"a": "wrong", "b": "wrong", "c": "wrong"}, None),
+                    (_sample(2), {"a": "right", "b": "wrong"}, None)])
+    items[0].steps = {"a": 2, "b": 2, "c": 3}  # pairs: a-b same, a-c and b-c differ
+    items[1].steps = {"a": 0, "b": None}  # one label: no pair
+    got = ag.step_agreement(items)
+    assert (got["pairs"], got["agree"]) == (3, 1) and got["ci"] == ag.wilson_interval(1, 3)
+    assert ag.step_agreement([])["pairs"] == 0

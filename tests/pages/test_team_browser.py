@@ -150,6 +150,8 @@ def test_two_annotators_with_k2_get_separate_queues_review_blind_and_see_kappa(c
         assert b.locator("#data-critique textarea").input_value() == TEACHER
         assert "alice" not in b.locator("#data-editor-column").inner_text()
         b.locator("#data-verdict label", has_text="right").click()
+        b.locator("#data-step input").click()
+        b.locator("[data-testid=dropdown-option]", has_text="no mistake").first.click()
         b.locator("#data-submit").click()
         _wait(lambda: len(store.reviews(first)) == 2, what="bob's review")
         # After submitting, Bob sees Alice's verdict.
@@ -169,6 +171,9 @@ def test_two_annotators_with_k2_get_separate_queues_review_blind_and_see_kappa(c
         a.locator("#data-agreement-refresh").click()
         _wait(lambda: f"Cohen's κ = {kappa.value:.3f}" in a.locator("#data-agreement").inner_text(), what="kappa")
         assert "bootstrap CI" in a.locator("#data-agreement").inner_text()
+        # alice put the first wrong step at step 2, bob said no mistake: one pair of labels, not the same.
+        assert "First wrong step: the same in 0.0%" in a.locator("#data-agreement").inner_text()
+        assert "of 1 pair(s) of labels" in a.locator("#data-agreement").inner_text()
         disputed = a.locator("#data-disagreements").inner_text()
         assert str(first) in disputed and str(ids[3]) in disputed
         assert "10 / 16 reviews" in a.locator("#data-progress").inner_text()
