@@ -212,8 +212,8 @@ def build() -> dict:
 
     table.select(on(h.select_row), annotator, editor_out, api_visibility="private")
     disagreements.select(on(h.open_disagreement), annotator, editor_out, api_visibility="private")
-    open_btn.click(on(h.open_editor), [goto, annotator], editor_out, api_name="data_open")
-    reload_btn.click(on(h.open_editor), [sample_id, annotator], editor_out, api_name="data_reload")
+    open_btn.click(on(h.open_editor), [goto, annotator, dataset], editor_out, api_name="data_open")
+    reload_btn.click(on(h.open_editor), [sample_id, annotator, dataset], editor_out, api_name="data_reload")
     queue_btn.click(on(h.next_in_queue), [dataset, sample_id, annotator], editor_out, api_name="data_next_in_queue")
     save_settings.click(on(h.save_settings), [dataset, reviews_needed, guidelines_edit, settings_rev, annotator],
                         team_out, api_name="data_save_settings")

@@ -200,7 +200,9 @@ def step_page(store, move, dataset, status, verdict, flag, source, search, order
     return table_values(store, dataset, status, verdict, flag, source, search, order, page, position, move)
 
 
-def open_editor(store, sample_id, annotator: str = "", request: gr.Request = None):
+def open_editor(store, sample_id, annotator: str = "", dataset: str | None = None, request: gr.Request = None):
+    """Open a sample by id; one of another dataset than the one picked is refused (switch the Dataset first)."""
+    _same_dataset(store, sample_id, dataset)
     return opened(view.open_sample(store, sample_id, _viewer(request, annotator)))
 
 
@@ -225,8 +227,8 @@ def _same_dataset(store, sample_id, dataset) -> None:
         return
     sample = store.get(int(sample_id))
     if sample.dataset != dataset:
-        raise UserError(f"the open sample #{sample.id} belongs to dataset {sample.dataset!r}, not {dataset!r}: open a "
-                        f"sample of {dataset!r} first")
+        raise UserError(f"sample #{sample.id} belongs to dataset {sample.dataset!r}, not {dataset!r}: pick "
+                        f"{sample.dataset!r} in the Dataset list to work on it")
 
 
 def next_in_queue(store, dataset, sample_id, annotator, request: gr.Request = None):

@@ -242,6 +242,9 @@ def test_team_mode_refuses_drafts_and_a_sample_of_another_dataset(cft_home):
     assert store.get(1).revision == 1
     with pytest.raises(UserError, match="belongs to dataset 'e'"):
         handlers.save_as(store, "reviewed", other, 1, WRONG, "a", False, "d", [], "all", "all", "all", "", "Id", 1)
+    with pytest.raises(UserError, match="pick 'e' in the Dataset list"):
+        handlers.open_editor(store, other, "a", "d")
+    assert handlers.open_editor(store, other, "a", "e")[0] == other
     # Submitting in team mode records a review and leaves the sample for the other reviewer.
     values = handlers.save_as(store, "reviewed", 1, 1, WRONG, "a", False, "d", [], "all", "all", "all", "", "Id", 1)
     assert "Submitted" in values[handlers.EDITOR_OUTPUTS - 2] and store.get(1).revision == 1

@@ -14,7 +14,7 @@ from tests.helpers import launched_app
 RIGHT = "All steps check out.\n\nConclusion: right [END]"
 # Positional order of the tab's filter inputs: dataset, status, verdict, flag, source, search, order.
 ALL_FILTERS = ("d", [], "all", "all", "all", "", "Id")
-# /data_open returns these 15 values.
+# /data_open returns these 15 values first (then the step choices, the reviews panel and my review revision).
 OPEN = ("sample_id", "revision", "header", "question", "response", "reference", "flags", "critique", "verdict",
         "original", "diff", "history", "restore_revision", "message", "conflict")
 
@@ -145,7 +145,7 @@ def test_real_samples_imported_and_browsed(app, one_shot_path):
     rows = _rows(table)
     assert "of 600" in label and "pending <b>600</b>" in counts and len(rows) == 50
     assert rows[0][4]  # flagged first: the first row carries a flag
-    view = _opened(client.predict(rows[0][0], api_name="/data_open"))
+    view = _opened(client.predict(rows[0][0], "", "one-shot", api_name="/data_open"))  # id, name, dataset
     assert "sail" in view["question"] and view["critique"] and "cft-flag" in view["flags"]
     table, label, _, _ = client.predict("one-shot", [], "wrong", "all", "all", "", "Id", api_name="/data_search")
     n_wrong = int(label.split(" of ")[1].split()[0])
