@@ -33,6 +33,9 @@ def test_settings_default_then_compare_and_set(store_url):
             store.save_settings("d", expected_revision=1, by="lead", reviews_needed=bad)
     with pytest.raises(UserError, match="no dataset"):
         store.save_settings("nope", expected_revision=0, by="lead", reviews_needed=2)
+    with pytest.raises(UserError, match="keep them under"):
+        store.save_settings("d", expected_revision=1, by="lead", guidelines="x" * 50_001)
+    assert store.settings("d")["revision"] == 1
 
 
 def test_queues_are_per_annotator_flagged_first_and_close_at_k(store_url):

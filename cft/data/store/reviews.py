@@ -29,6 +29,7 @@ KINDS = ("review", "adjudication")
 REVIEW_VERDICTS = ("right", "wrong")
 NO_MISTAKE = 0  # first_wrong_step of a response without a wrong step
 MAX_REVIEWS_NEEDED = 20
+MAX_GUIDELINES_CHARS = 50_000
 REVIEW_COLUMNS = ("sample_id", "annotator", "kind", "dataset", "verdict", "critique", "first_wrong_step",
                   "revision", "at")
 
@@ -122,6 +123,9 @@ def save_settings(db, dataset: str, *, expected_revision: int, by: str, reviews_
                 f"them and apply your change again.")
         k = current["reviews_needed"] if reviews_needed is None else check_reviews_needed(reviews_needed)
         text = current["guidelines"] if guidelines is None else str(guidelines)
+        if len(text) > MAX_GUIDELINES_CHARS:
+            raise UserError(f"the guidelines are {len(text):,} characters long; keep them under "
+                            f"{MAX_GUIDELINES_CHARS:,} (link to a longer document instead)")
         who = current["owner"] if owner is None else owner
         now = time.time()
         db.execute("INSERT INTO dataset_settings(dataset, reviews_needed, guidelines, owner, revision, updated_at, "
