@@ -181,3 +181,38 @@ def test_copy_takes_reviews_settings_and_review_history_across_backends(tmp_path
         dst.close()
     finally:
         postgres_server.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_concurrent_reviewers_lose_nothing_and_write_the_consensus_once(store_url):
+    import threading
+
+    store = Store()
+    (sid,) = store.add_samples("d", _samples(1))
+    k = 6
+    store.save_settings("d", expected_revision=0, by="lead", reviews_needed=k)
+    errors: list[BaseException] = []
+    start = threading.Barrier(k)
+
+    def review(who: str) -> None:
+        try:
+            start.wait()
+            for attempt in range(50):  # a busy store is retryable; nothing else may fail
+                try:
+                    store.submit_review(sid, annotator=who, verdict="wrong", expected_revision=0)
+                    return
+                except Exception as exc:  # noqa: BLE001
+                    if not getattr(exc, "retryable", False):
+                        raise
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=review, args=(f"a{i}",)) for i in range(k)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sorted(r["annotator"] for r in store.reviews(sid)) == [f"a{i}" for i in range(k)]
+    sample = store.get(sid)
+    assert (sample.status, sample.verdict, sample.revision) == ("reviewed", "wrong", 2)  # written once, by the last
+    assert store.review_progress("d")["complete"] == 1
