@@ -208,7 +208,7 @@ def open_editor(store, sample_id, annotator: str = "", dataset: str | None = Non
 
 def select_row(store, annotator: str = "", evt: gr.SelectData = None, request: gr.Request = None):
     row = (evt.row_value if evt is not None else None) or []
-    return open_editor(store, row[0] if row else None, annotator, request)
+    return open_editor(store, row[0] if row else None, annotator, request=request)
 
 
 def dataset_changed(store, dataset):
