@@ -266,3 +266,13 @@ def test_team_panel_renders_guidelines_inert_and_counts_the_queue(cft_home):
         handlers.next_in_queue(store, "", None, "ann")
     handlers.save_as(store, "reviewed", 1, 1, WRONG, "ann", False, "d", [], "all", "all", "all", "", "Id", 1)
     assert "<b>ann</b>: 1 reviewed, 2 left in their queue" in handlers.team_progress(store, "d")
+
+
+def test_selecting_a_row_opens_that_sample_for_the_viewer(cft_home):
+    from types import SimpleNamespace
+
+    store = Store()
+    ids = store.add_samples("d", [Sample(question=f"q{i}", critique=WRONG, original_critique=WRONG) for i in range(2)])
+    values = handlers.select_row(store, "ann", SimpleNamespace(row_value=[ids[1], "q1"]), None)
+    assert values[0] == ids[1] and f"Sample #{ids[1]}" in values[2]
+    assert handlers.select_row(store, "ann", SimpleNamespace(row_value=[]), None)[0] is None  # nothing selected
