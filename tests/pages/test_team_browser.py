@@ -177,10 +177,21 @@ def test_two_annotators_with_k2_get_separate_queues_review_blind_and_see_kappa(c
         disputed = a.locator("#data-disagreements").inner_text()
         assert str(first) in disputed and str(ids[3]) in disputed
         assert "10 / 16 reviews" in a.locator("#data-progress").inner_text()
+        # A lead (no login: anyone) opens a disagreement from the queue and adjudicates it.
+        row = next(i for i in range(5) if a.locator(f"#data-disagreements [data-testid=cell-{i}-0]").count()
+                   and a.locator(f"#data-disagreements [data-testid=cell-{i}-0]").inner_text() == str(ids[3]))
+        a.locator(f"#data-disagreements [data-testid=cell-{row}-1]").click()
+        _wait(lambda: f"Sample #{ids[3]}" in _header(a), what="the disputed sample in the editor")
+        a.locator("#data-verdict label", has_text="wrong").click()
+        a.locator("#data-adjudicate").click()
+        _wait(lambda: store.get(ids[3]).verdict == "wrong", what="the adjudication")
+        assert store.reviews(ids[3], "adjudication")[0]["annotator"] == "alice" and store.get(ids[3]).status == \
+            "reviewed"
+        _wait(lambda: str(ids[3]) not in a.locator("#data-disagreements").inner_text(), what="the queue to shrink")
         # The headline: the teacher's error rate on the reviewed samples, with its interval.
         err = agreement.teacher_error(team.items(store, "team"))["overall"]
-        assert err["n"] == 3 and err["errors"] == 1  # two ties have no label yet
+        assert err["n"] == 4 and err["errors"] == 2  # one tie has no label yet; the adjudicated one has
+        _wait(lambda: "of 4 reviewed" in a.locator("#data-teacher-error").inner_text(), what="the headline")
         headline = a.locator("#data-teacher-error").inner_text()
         assert f"Teacher verdict wrong on {100 * err['rate']:.1f}% [{100 * err['ci'][0]:.1f}, " in headline
-        assert "of 3 reviewed" in headline
         browser.close()
