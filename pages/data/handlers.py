@@ -218,10 +218,6 @@ def dataset_changed(store, dataset):
             *opened(view.empty_view()))
 
 
-def _who(request: gr.Request | None, annotator: str) -> str:
-    return review.annotator_name(getattr(request, "username", None), annotator)
-
-
 def _same_dataset(store, sample_id, dataset) -> None:
     if sample_id in (None, "") or not dataset:
         return
