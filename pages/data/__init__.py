@@ -25,7 +25,8 @@ from pages.render import LATEX_DELIMITERS
 
 SHORTCUTS = (
     "**Keys:** <kbd>Ctrl</kbd>+<kbd>Enter</kbd> submit · <kbd>Ctrl</kbd>+<kbd>S</kbd> save draft · "
-    "<kbd>Alt</kbd>+<kbd>→</kbd> next · <kbd>Alt</kbd>+<kbd>←</kbd> previous"
+    "<kbd>Alt</kbd>+<kbd>→</kbd> next · <kbd>Alt</kbd>+<kbd>←</kbd> previous · <kbd>Alt</kbd>+<kbd>Q</kbd> next in my "
+    "queue"
 )
 
 
@@ -78,8 +79,8 @@ def build() -> dict:
             with gr.Row(elem_classes="cft-pager"):
                 goto = gr.Number(None, label="Open id", precision=0, elem_id="data-goto", scale=0, min_width=100)
                 open_btn = gr.Button("Open", elem_id="data-open", size="sm", scale=0, min_width=70)
-                queue_btn = gr.Button("Next in my queue ▶", elem_id="data-next-queue", variant="primary", size="sm",
-                                      scale=0, min_width=160)
+                queue_btn = gr.Button("Next in my queue · Alt+Q", elem_id="data-next-queue", variant="primary",
+                                      size="sm", scale=0, min_width=160)
 
         # -- editor -----------------------------------------------------------------------------------------------
         with gr.Column(scale=3, elem_id="data-editor-column"):

@@ -100,9 +100,12 @@ def test_row_opens_the_editor_in_view_save_toast_remembered_name_and_dataset_swi
         browser.close()
 
 
-def _open_queue(page) -> int:
+def _open_queue(page, keyboard: bool = False) -> int:
     before = _header(page)
-    page.locator("#data-next-queue").click()
+    if keyboard:
+        page.keyboard.press("Alt+KeyQ")  # assets/shortcuts.js
+    else:
+        page.locator("#data-next-queue").click()
     _wait(lambda: _header(page) != before and "Sample #" in _header(page), what="the next sample of the queue")
     return int(_header(page).split("Sample #")[1].split()[0])
 
@@ -143,7 +146,7 @@ def test_two_annotators_with_k2_get_separate_queues_review_blind_and_see_kappa(c
         # Bob's queue still starts with it; he reviews blind: no verdict of Alice's anywhere on his page.
         b.reload()
         b.wait_for_selector("#data-table [data-testid=cell-0-0]")
-        assert _open_queue(b) == first
+        assert _open_queue(b, keyboard=True) == first
         assert "blind review" in _header(b)
         _wait(lambda: "1 other review(s) hidden" in b.locator("#data-reviews").inner_text(), what="the hidden count")
         assert "alice" not in b.locator("#data-reviews").inner_text()
