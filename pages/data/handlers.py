@@ -233,8 +233,9 @@ def next_in_queue(store, dataset, sample_id, annotator, request: gr.Request = No
     nxt = team.next_in_queue(store, dataset, viewer.name, after=sample_id)
     if nxt is None:
         return _keep(f"🎉 Your queue in `{esc(dataset)}` is empty: nothing left for **{esc(viewer.name)}** to review.")
-    return opened(view.open_sample(store, nxt, viewer), f"Opened #{nxt} from {esc(viewer.name)}'s queue "
-                                                        f"({_left(store, dataset, viewer.name)} left, this one included).")
+    left = _left(store, dataset, viewer.name)
+    return opened(view.open_sample(store, nxt, viewer),
+                  f"Opened #{nxt} from {esc(viewer.name)}'s queue ({left} left, this one included).")
 
 
 def save_as(store, status_value, sample_id, revision, critique, annotator, advance,
