@@ -1,6 +1,7 @@
 // Keyboard shortcuts for the Data tab. Gradio has no hotkey API, so app.launch_kwargs() injects this file through
 // launch(head=...) and it clicks the tab's buttons by their elem_id:
-//   Ctrl+Enter (Cmd+Enter) submit · Ctrl+S (Cmd+S) save draft · Alt+→ next · Alt+← previous.
+//   Ctrl+Enter (Cmd+Enter) submit · Ctrl+S (Cmd+S) save draft · Alt+→ next · Alt+← previous ·
+//   Alt+Q next in my review queue (by key position: Option+Q types "œ" on a Mac).
 // A shortcut acts only while its button is on screen (the Data tab is open), so other tabs keep their keys.
 (function () {
   if (window.__cftShortcuts) return;
@@ -33,5 +34,6 @@
     if (mod && !e.altKey && (e.key === "s" || e.key === "S")) return press("data-save-draft", e);
     if (e.altKey && !mod && e.key === "ArrowRight") return press("data-next", e);
     if (e.altKey && !mod && e.key === "ArrowLeft") return press("data-prev", e);
+    if (e.altKey && !mod && e.code === "KeyQ") return press("data-next-queue", e);
   }, true);
 })();

@@ -2,7 +2,8 @@
 
 Users come from a file named by ``CFT_USERS_FILE`` (one ``user:password`` per line, ``#`` comments allowed) and/or
 the ``CFT_USERS`` environment variable (``"alice:pw1,bob:pw2"``). No users configured means no login, and
-annotators type their name in the Data tab instead.
+annotators type their name in the Data tab instead. ``CFT_ADMINS`` names the users who, besides a dataset's owner,
+may edit its annotation guidelines and settings (:func:`admins`).
 
 Logins are rate limited (:class:`LoginThrottle`, wired into the app's login route by app.py): per user and per
 address, with back-off, and every failure is logged.
@@ -63,6 +64,13 @@ def load_users(environ=None) -> dict[str, str]:
     if env.get("CFT_USERS"):
         users.update(parse_users_env(env["CFT_USERS"]))
     return users
+
+
+def admins(environ=None) -> set[str]:
+    """Users named in ``CFT_ADMINS`` (comma-separated): they may change any dataset's annotation settings and
+    guidelines and adjudicate its disagreements, as the dataset's owner may."""
+    env = os.environ if environ is None else environ
+    return {name.strip() for name in (env.get("CFT_ADMINS") or "").split(",") if name.strip()}
 
 
 def gradio_auth(environ=None):

@@ -3,7 +3,9 @@
 Modules: ``samples`` (Sample, verdict parsing), ``store/`` (the sample store on SQLite or PostgreSQL: dialects,
 schema, migrations, keyset paging, queries, writes, imports, history and copy behind the ``Store`` facade), ``formats/`` (one reader and writer per record shape, the
 containers, import and export), ``flags`` (where a teacher critique is most likely wrong), ``benchmarks`` (the
-packaged math sets, custom JSONL, Hub ids), ``review`` (browse, save and restore samples as an annotator does).
+packaged math sets, custom JSONL, Hub ids), ``review`` (browse, save and restore samples as an annotator does),
+``team`` (K reviews per sample, blind review, queues, guidelines, adjudication), ``agreement`` (kappa with its
+CI, annotators against the teacher and the verifier, disagreements, the teacher's error rate).
 
 May import: the cft core (errors, workspace, jobs, prompts, models, system, grading, arithmetic, config).
 Imported by: cft.generate, cft.train, cft.evaluate, cft.reproduce, the CLI and pages/.

@@ -11,6 +11,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from cft.data import team
 from cft.data.flags import AUTO_FLAGS
 from cft.data.review import ALL, ANONYMOUS, Page, diff_counts, verdict_of
 from cft.data.samples import STATUSES, Sample
@@ -121,6 +122,13 @@ class EditorView:
     diff: str  # html
     history: str  # html
     revisions: list[str] = field(default_factory=list)
+    # Team review: the first-wrong-step choices and the viewer's label, the reviews panel, the viewer's review
+    # revision (0: none yet; the compare-and-set of their next submit), and whether they review blind.
+    step_choices: list[tuple[str, str]] = field(default_factory=list)
+    step: str = team.NOT_LABELLED
+    reviews: str = ""  # html
+    review_revision: int = 0
+    blind: bool = False
 
     def values(self) -> tuple:
         return tuple(getattr(self, name) for name in EDITOR_FIELDS)
@@ -141,7 +149,10 @@ def flags_html(flags: dict[str, str]) -> str:
     return f'<div class="cft-flags"><ul>{items}</ul></div>'
 
 
-def header_markdown(s: Sample) -> str:
+def header_markdown(s: Sample, blind: bool = False) -> str:
+    if blind:  # neither the sample's status and verdict nor who saved it: they may be another reviewer's
+        src = f" · source `{esc(s.source)}`" if s.source else ""
+        return f"**Sample #{s.id}** · dataset `{esc(s.dataset)}` · 🙈 blind review: submit yours to see the others'{src}"
     who = f" · last saved by **{esc(s.annotator)}**" if s.annotator else ""
     when = f" {fmt_time(s.updated_at)}" if s.updated_at else ""
     src = f" · source `{esc(s.source)}`" if s.source else ""
@@ -159,34 +170,76 @@ def empty_view() -> EditorView:
     )
 
 
-def view_of(store, sample: Sample) -> EditorView:
+def view_of(store, sample: Sample, viewer: team.Viewer | None = None) -> EditorView:
+    """The editor for ``sample`` as ``viewer`` may see it (blind review hides the others' work until they submit)."""
+    settings = store.settings(sample.dataset)
+    blind = viewer is not None and team.blind(store, sample, viewer, settings)
+    mine = team.my_review(store, sample.id, viewer.name) if viewer is not None else None
     ref = sample.reference_answer
     reference = f"**Reference answer:** {safe_markdown(ref)}" if ref else "*No reference answer.*"
     if sample.reference_solution:
         reference += "\n\n**Reference solution:**\n\n" + safe_markdown(sample.reference_solution)
     original = sample.original_critique if sample.original_critique is not None else ""
+    critique = team.shown_critique(sample, blind)
+    if mine and mine["critique"] and settings["reviews_needed"] >= 2:
+        critique = mine["critique"]  # your own correction, not the consensus
+    step = mine["first_wrong_step"] if mine else None
     return EditorView(
         sample_id=sample.id,
         revision=sample.revision,
-        header=header_markdown(sample),
+        header=header_markdown(sample, blind),
         question=safe_markdown(sample.question),
         response=safe_markdown(sample.response),
         reference=reference,
         flags=flags_html(sample.flags),
-        critique=sample.critique or "",
-        verdict=verdict_of(sample.critique),
+        critique=critique,
+        verdict=verdict_of(critique),
         original=original,
-        diff=suggestion_diff_html(sample.original_critique, sample.critique),
-        history=history_html(store, sample.id),
-        revisions=revision_choices(store, sample.id),
+        diff=suggestion_diff_html(sample.original_critique, critique),
+        history='<div class="cft-muted">The history is hidden until you submit your review.</div>' if blind
+        else history_html(store, sample.id),
+        revisions=[] if blind else revision_choices(store, sample.id),
+        step_choices=team.step_choices(sample.response),
+        step=team.NOT_LABELLED if step is None else str(step),
+        reviews=reviews_html(store, sample.id, settings, blind, viewer),
+        review_revision=int(mine["revision"]) if mine else 0,
+        blind=blind,
     )
 
 
-def open_sample(store, sample_id) -> EditorView:
+def _step_text(step) -> str:
+    return "—" if step is None else ("no mistake" if step == 0 else f"step {step}")
+
+
+def reviews_html(store, sample_id: int, settings: dict, blind: bool, viewer: team.Viewer | None) -> str:
+    """The reviews of a sample: counted only while blind, listed (verdict, step, who) once the viewer submitted."""
+    rows = store.reviews(sample_id)
+    done = [r for r in rows if r["kind"] == "review"]
+    k = settings["reviews_needed"]
+    head = f'<div class="cft-reviews-head">Reviews: <b>{len(done)}</b> of {k} needed</div>'
+    if blind:
+        others = len(done)
+        return (f'<div class="cft-reviews" id="data-reviews-box">{head}<p class="cft-muted">{others} other '
+                f'review(s) hidden until you submit yours.</p></div>')
+    items = "".join(
+        f'<li><b>{esc(r["annotator"])}</b>{" (adjudication)" if r["kind"] == "adjudication" else ""}: '
+        f'<span class="cft-verdict-{esc(r["verdict"])}">{esc(r["verdict"])}</span> · first wrong step '
+        f'{esc(_step_text(r["first_wrong_step"]))}{" · corrected the critique" if r["critique"] else ""} · '
+        f'{fmt_time(r["at"])}</li>' for r in rows)
+    mine = " (yours included)" if viewer is not None and any(r["annotator"] == viewer.name for r in done) else ""
+    return f'<div class="cft-reviews" id="data-reviews-box">{head}<ul>{items}</ul>{mine}</div>'
+
+
+def step_update_values(editor: EditorView) -> tuple:
+    """(step choices, step value, reviews html, review revision): the team outputs after the editor's."""
+    return editor.step_choices, editor.step, editor.reviews, editor.review_revision
+
+
+def open_sample(store, sample_id, viewer: team.Viewer | None = None) -> EditorView:
     """Load a sample for editing; the view keeps the revision it loaded (for the conflict check on save)."""
     if sample_id in (None, ""):
         return empty_view()
-    return view_of(store, store.get(int(sample_id)))
+    return view_of(store, store.get(int(sample_id)), viewer)
 
 
 def conflict_html(exc, mine: str) -> str:
@@ -262,3 +315,84 @@ def revision_choices(store, sample_id) -> list[str]:
     if sample_id in (None, ""):
         return []
     return [str(e["revision"]) for e in history_entries(store, sample_id)]
+
+
+# -- team review: settings, progress, agreement, the teacher's error rate ------------------------------------------
+def _pct(x: float) -> str:
+    return "–" if x != x else f"{100 * x:.1f}%"
+
+
+def _ci(ci) -> str:
+    return "" if not ci else f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+
+
+def progress_html(progress: dict, left: dict[str, str] | None = None) -> str:
+    """Reviews done / needed for the dataset, and per annotator (with how many are left in their queue)."""
+    needed, done = progress["needed"], progress["done"]
+    pct = 100.0 * done / needed if needed else 0.0
+    left = left or {}
+    people = "".join(f"<li><b>{esc(name)}</b>: {n} reviewed"
+                     f"{f', {left[name]} left in their queue' if name in left else ''}</li>"
+                     for name, n in progress["by_annotator"].items())
+    return (
+        f'<div class="cft-team-progress"><div class="cft-progress" title="reviews done / needed">'
+        f'<div class="cft-progress-bar" style="width:{pct:.1f}%"></div></div>'
+        f'<div class="cft-progress-label">Dataset: {done} / {needed} reviews ({pct:.0f}%) · '
+        f'{progress["complete"]} of {progress["samples"]} samples have all {progress["reviews_needed"]}</div>'
+        f'<ul class="cft-annotators">{people or "<li>No reviews yet.</li>"}</ul></div>'
+    )
+
+
+def teacher_error_markdown(err: dict) -> str:
+    """The headline: how often the teacher's verdict is wrong on the reviewed samples."""
+    o = err["overall"]
+    if not o["n"]:
+        return "*Teacher error rate: nothing reviewed yet.*"
+    lo, hi = o["ci"]
+    parts = [f"**Teacher verdict wrong on {100 * o['rate']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}] of {o['n']} "
+             f"reviewed** (95% Wilson CI)"]
+    for key, label in (("by_teacher", "teacher"), ("by_source", "source")):
+        cells = err[key]
+        if len(cells) > 1:
+            parts.append(f"by {label}: " + ", ".join(f"`{esc(name)}` {_pct(c['rate'])}{_ci(c['ci'])} (n={c['n']})"
+                                                       for name, c in cells.items()))
+    return " · ".join(parts)
+
+
+def agreement_html(kappa, reference: dict, steps: dict | None = None) -> str:
+    """The agreement panel: kappa with its CI, the first-wrong-step agreement, and each annotator against the
+    teacher and the verifier."""
+    if kappa.method == "none":
+        head = "<p>No sample has two reviews yet: agreement needs K ≥ 2.</p>"
+    else:
+        name = "Cohen's κ" if kappa.method == "cohen" else "Fleiss' κ"
+        value = "undefined (every verdict is the same)" if kappa.value != kappa.value else f"{kappa.value:.3f}"
+        ci = f" [{kappa.ci[0]:.3f}, {kappa.ci[1]:.3f}] (95% bootstrap CI over samples)" if kappa.ci else ""
+        head = (f'<p id="data-kappa"><b>{name} = {value}</b>{ci} · {kappa.samples} sample(s) with ≥ 2 reviews · '
+                f'raw agreement {_pct(kappa.observed)} · annotators: {esc(", ".join(kappa.annotators))}</p>')
+    if steps and steps["pairs"]:
+        head += (f'<p id="data-step-agreement">First wrong step: the same in {_pct(steps["rate"])}'
+                 f'{_ci(steps["ci"])} of {steps["pairs"]} pair(s) of labels</p>')
+    rows = []
+    for who, refs in reference.items():
+        cells = []
+        for ref in ("teacher", "verifier"):
+            r = refs.get(ref) or {"n": 0}
+            if not r["n"]:
+                cells.append("<td>–</td>")
+                continue
+            k = "–" if r["kappa"] != r["kappa"] else f"{r['kappa']:.2f}"
+            cells.append(f"<td>{_pct(r['rate'])}{_ci(r['ci'])} (n={r['n']}, κ {k})</td>")
+        rows.append(f"<tr><td>{esc(who)}</td>{''.join(cells)}</tr>")
+    table = ("<table class='cft-agreement'><tr><th>annotator</th><th>agrees with the teacher</th>"
+             f"<th>agrees with the verifier</th></tr>{''.join(rows)}</table>") if rows else ""
+    return f'<div class="cft-agreement-panel">{head}{table}</div>'
+
+
+DISAGREEMENT_HEADERS = ["id", "question", "verdicts", "first wrong steps"]
+
+
+def disagreement_rows(items) -> list[list]:
+    return [[it.sample.id, _question_start(it.sample.question, 60),
+             ", ".join(f"{who}: {v}" for who, v in sorted(it.verdicts.items())),
+             ", ".join(f"{who}: {_step_text(st)}" for who, st in sorted(it.steps.items()))] for it in items]

@@ -230,3 +230,49 @@ def test_a_typed_page_number_jumps_there_from_either_end(store):
     for number in (1, 2, 3):  # page 2 of 3 is read from the end (20 rows after it), page 3 is the last page
         shown = review.browse(store, f, number)
         assert shown.page == number and [s.id for s in shown.samples] == everything[(number - 1) * 50:number * 50]
+
+
+def test_team_mode_refuses_drafts_and_a_sample_of_another_dataset(cft_home):
+    store = Store()
+    store.add_samples("d", [Sample(question="q", critique=WRONG, original_critique=WRONG)])
+    (other,) = store.add_samples("e", [Sample(question="q2", critique=WRONG, original_critique=WRONG)])
+    store.save_settings("d", expected_revision=0, by="lead", reviews_needed=2)
+    values = handlers.save_as(store, "draft", 1, 1, "Mine.", "a", False, "d", [], "all", "all", "all", "", "Id", 1)
+    assert "submit your review instead of a draft" in values[handlers.EDITOR_OUTPUTS - 2]
+    assert store.get(1).revision == 1
+    with pytest.raises(UserError, match="belongs to dataset 'e'"):
+        handlers.save_as(store, "reviewed", other, 1, WRONG, "a", False, "d", [], "all", "all", "all", "", "Id", 1)
+    with pytest.raises(UserError, match="pick 'e' in the Dataset list"):
+        handlers.open_editor(store, other, "a", "d")
+    assert handlers.open_editor(store, other, "a", "e")[0] == other
+    # Submitting in team mode records a review and leaves the sample for the other reviewer.
+    values = handlers.save_as(store, "reviewed", 1, 1, WRONG, "a", False, "d", [], "all", "all", "all", "", "Id", 1)
+    assert "Submitted" in values[handlers.EDITOR_OUTPUTS - 2] and store.get(1).revision == 1
+    assert [r["annotator"] for r in store.reviews(1)] == ["a"]
+
+
+def test_team_panel_renders_guidelines_inert_and_counts_the_queue(cft_home):
+    store = Store()
+    store.add_samples("d", [Sample(question=f"q{i}", critique=WRONG, original_critique=WRONG) for i in range(3)])
+    store.save_settings("d", expected_revision=0, by="lead", guidelines='**Be strict** <img src=x onerror="alert(1)">')
+    k, text, rev, shown, progress, panel, disputes, headline = handlers.team_panel(store, "d", "ann")
+    assert (k, rev) == (1, 1) and text.startswith("**Be strict**")
+    assert shown == '**Be strict** &lt;img src=x onerror="alert(1)"&gt;'  # Markdown kept, raw HTML shown as text
+    assert "0 / 3 reviews" in progress and "No sample has two reviews" in panel and len(disputes) == 0
+    assert "nothing reviewed yet" in headline
+    values = handlers.next_in_queue(store, "d", None, "ann")
+    assert values[0] == 1 and "(3 left, this one included)" in values[handlers.EDITOR_OUTPUTS - 2]
+    with pytest.raises(UserError, match="pick a dataset"):
+        handlers.next_in_queue(store, "", None, "ann")
+    handlers.save_as(store, "reviewed", 1, 1, WRONG, "ann", False, "d", [], "all", "all", "all", "", "Id", 1)
+    assert "<b>ann</b>: 1 reviewed, 2 left in their queue" in handlers.team_progress(store, "d")
+
+
+def test_selecting_a_row_opens_that_sample_for_the_viewer(cft_home):
+    from types import SimpleNamespace
+
+    store = Store()
+    ids = store.add_samples("d", [Sample(question=f"q{i}", critique=WRONG, original_critique=WRONG) for i in range(2)])
+    values = handlers.select_row(store, "ann", SimpleNamespace(row_value=[ids[1], "q1"]), None)
+    assert values[0] == ids[1] and f"Sample #{ids[1]}" in values[2]
+    assert handlers.select_row(store, "ann", SimpleNamespace(row_value=[]), None)[0] is None  # nothing selected

@@ -14,7 +14,7 @@ from tests.helpers import launched_app
 RIGHT = "All steps check out.\n\nConclusion: right [END]"
 # Positional order of the tab's filter inputs: dataset, status, verdict, flag, source, search, order.
 ALL_FILTERS = ("d", [], "all", "all", "all", "", "Id")
-# /data_open returns these 15 values.
+# /data_open returns these 15 values first (then the step choices, the reviews panel and my review revision).
 OPEN = ("sample_id", "revision", "header", "question", "response", "reference", "flags", "critique", "verdict",
         "original", "diff", "history", "restore_revision", "message", "conflict")
 
@@ -145,7 +145,7 @@ def test_real_samples_imported_and_browsed(app, one_shot_path):
     rows = _rows(table)
     assert "of 600" in label and "pending <b>600</b>" in counts and len(rows) == 50
     assert rows[0][4]  # flagged first: the first row carries a flag
-    view = _opened(client.predict(rows[0][0], api_name="/data_open"))
+    view = _opened(client.predict(rows[0][0], "", "one-shot", api_name="/data_open"))  # id, name, dataset
     assert "sail" in view["question"] and view["critique"] and "cft-flag" in view["flags"]
     table, label, _, _ = client.predict("one-shot", [], "wrong", "all", "all", "", "Id", api_name="/data_search")
     n_wrong = int(label.split(" of ")[1].split()[0])
@@ -165,3 +165,21 @@ def test_login_records_the_logged_in_annotator(cft_home, monkeypatch):
         client = Client(url, auth=("alice", "pw1"), verbose=False)
         _submit(client, 1, 1, RIGHT.replace("All", "Every"), "typed-name-ignored")
     assert store.get(1).annotator == "alice"
+
+
+def test_with_logins_only_the_owner_or_an_admin_changes_the_settings(cft_home, monkeypatch):
+    monkeypatch.setenv("CFT_USERS", "alice:pw1,bob:pw2,root:pw3")
+    monkeypatch.setenv("CFT_ADMINS", "root")
+    store = Store()
+    store.add_samples("d", [Sample(question="Q?", response="A.", critique=RIGHT, original_critique=RIGHT)])
+    with launched_app() as url:
+        alice = Client(url, auth=("alice", "pw1"), verbose=False)
+        out = alice.predict("d", 2, "**Judge the answer.**", 0, "", api_name="/data_save_settings")
+        assert out[0] == 2 and "Judge the answer" in out[3]
+        assert store.settings("d")["owner"] == "alice"
+        bob = Client(url, auth=("bob", "pw2"), verbose=False)
+        with pytest.raises(Exception, match="only the owner"):
+            bob.predict("d", 3, "mine", 1, "alice", api_name="/data_save_settings")  # a typed name changes nothing
+        root = Client(url, auth=("root", "pw3"), verbose=False)
+        root.predict("d", 3, "admin's", 1, "", api_name="/data_save_settings")
+    assert store.settings("d")["reviews_needed"] == 3 and store.settings("d")["owner"] == "alice"

@@ -15,6 +15,15 @@ from cft.data.samples import STATUSES, Sample
 from cft.errors import OfflineError, UserError
 
 EXPORT_FORMATS = ("alpaca", "messages", "parquet", "hf")
+REVIEW_FIELDS = ("annotator", "kind", "verdict", "critique", "first_wrong_step", "at")
+
+
+def reviews_by_sample(store, dataset: str) -> dict[int, list[dict]]:
+    """Each sample's current reviews and adjudication (the team's per-sample labels), as exported with it."""
+    out: dict[int, list[dict]] = {}
+    for r in store.dataset_reviews(dataset):
+        out.setdefault(int(r["sample_id"]), []).append({k: r[k] for k in REVIEW_FIELDS})
+    return out
 
 
 def _atomic_path(path: Path) -> Path:
@@ -53,6 +62,9 @@ def export_samples(store, dataset: str, path: str | Path, fmt: str, *, reviewed_
     if unknown:
         raise UserError(f"unknown export filter(s) {unknown}; use status, verdict, flag, source, search")
     samples = store.iter_samples(dataset, **export_filters(reviewed_only, filters))
+    # The team's labels go with the samples: a "reviews" field on a sample that has any (JSONL), and a "reviews"
+    # column of JSON text (Parquet, hf) when the dataset has any.
+    labels = reviews_by_sample(store, dataset)
     path = Path(path)
     if fmt in ("alpaca", "messages"):
         convert = alpaca.write if fmt == "alpaca" else messages.write
@@ -60,7 +72,10 @@ def export_samples(store, dataset: str, path: str | Path, fmt: str, *, reviewed_
         n = 0
         with tmp.open("w", encoding="utf-8", newline="\n") as fh:
             for sample in samples:
-                fh.write(json.dumps(convert(sample), ensure_ascii=ensure_ascii) + "\n")
+                record = convert(sample)
+                if sample.id in labels:
+                    record["reviews"] = labels[sample.id]
+                fh.write(json.dumps(record, ensure_ascii=ensure_ascii) + "\n")
                 n += 1
         if n == 0:
             tmp.unlink()
@@ -70,6 +85,8 @@ def export_samples(store, dataset: str, path: str | Path, fmt: str, *, reviewed_
     rows = []
     for sample in samples:
         row = flat.write(sample)
+        if labels:
+            row["reviews"] = json.dumps(labels.get(sample.id, []), ensure_ascii=False)
         if fmt == "hf":
             row["messages"] = messages.write(Sample(**{**sample.to_dict(), "meta": {}}))["messages"]
         rows.append(row)

@@ -23,8 +23,8 @@ Design notes (why it looks like this):
 
 Modules: ``dialect`` (+ ``sqlite``, ``postgres``), ``connection`` (per-thread connections, the Db wrapper and its
 transactions), ``schema`` (baseline DDL, columns, row -> Sample), ``migrations`` (one step per version),
-``plan`` (keyset paging), ``queries``, ``counts``, ``writes``, ``imports``, ``history``, ``copy`` (between
-backends). :class:`Store` below is a facade of one-line methods over them.
+``plan`` (keyset paging), ``queries``, ``counts``, ``writes``, ``imports``, ``history``, ``reviews`` (reviews as
+records, K per sample, guidelines), ``copy`` (between backends). :class:`Store` below is a facade of one-line methods over them.
 May import: cft core (errors, workspace) and cft.data.samples.
 """
 
@@ -34,18 +34,19 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cft.data.samples import Sample
-from cft.data.store import history, imports, queries, writes
+from cft.data.store import history, imports, queries, reviews, writes
 from cft.data.store.connection import Connections
 from cft.data.store.dialect import ENV, dialect_for, search_tokens
 from cft.data.store.errors import ConflictError, StoreBusy, StoreUnavailable
+from cft.data.store.reviews import NO_MISTAKE, ReviewConflict
 from cft.data.store.migrations import LATEST, create_or_migrate
 from cft.data.store.plan import ORDERS, Key
 from cft.data.store.queries import Page
 from cft.data.store.schema import CREATED, EDITABLE
 
 SCHEMA_VERSION = LATEST
-__all__ = ["CREATED", "EDITABLE", "ENV", "ORDERS", "SCHEMA_VERSION", "ConflictError", "Key", "Page", "Store",
-           "StoreBusy", "StoreUnavailable", "fts_query"]
+__all__ = ["CREATED", "EDITABLE", "ENV", "NO_MISTAKE", "ORDERS", "SCHEMA_VERSION", "ConflictError", "Key", "Page",
+           "ReviewConflict", "Store", "StoreBusy", "StoreUnavailable", "fts_query"]
 
 
 def fts_query(text: str) -> str | None:
@@ -163,3 +164,35 @@ class Store:
         """Write revision ``revision``'s content back as a new revision (history keeps everything)."""
         return history.restore(self._db(), sample_id, revision, expected_revision=expected_revision,
                                annotator=annotator)
+
+    # -- reviews (team annotation) -------------------------------------------------------------------------------
+    def settings(self, dataset: str) -> dict:
+        """The dataset's annotation settings: ``reviews_needed`` (K), ``guidelines``, ``owner``, ``revision``."""
+        return reviews.settings(self._db(), dataset)
+
+    def save_settings(self, dataset: str, *, expected_revision: int, by: str, **changes) -> dict:
+        """Compare-and-set save of ``reviews_needed``, ``guidelines`` and/or ``owner`` (ReviewConflict when stale)."""
+        return reviews.save_settings(self._db(), dataset, expected_revision=expected_revision, by=by, **changes)
+
+    def submit_review(self, sample_id: int, **kwargs) -> dict:
+        """Record one annotator's review (see cft.data.store.reviews.submit)."""
+        return reviews.submit(self._db(), sample_id, **kwargs)
+
+    def reviews(self, sample_id: int, kind: str | None = None) -> list[dict]:
+        return reviews.reviews(self._db(), sample_id, kind)
+
+    def review_history(self, sample_id: int) -> list[dict]:
+        return reviews.history(self._db(), sample_id)
+
+    def review_queue(self, dataset: str, annotator: str, *, limit: int = 50, after: int | None = None) -> list[int]:
+        return reviews.queue(self._db(), dataset, annotator, limit=limit, after=after)
+
+    def review_progress(self, dataset: str) -> dict:
+        return reviews.progress(self._db(), dataset)
+
+    def dataset_reviews(self, dataset: str) -> list[dict]:
+        return reviews.dataset_reviews(self._db(), dataset)
+
+    def fetch(self, ids: list[int]) -> list[Sample]:
+        """The visible samples with these ids, in this order."""
+        return queries.fetch(self._db(), list(ids))

@@ -1,7 +1,7 @@
 """Copy a whole store into an empty one, on the same backend or the other: SQLite -> PostgreSQL and back.
 
 Everything a reader can see goes, losing nothing: datasets (name, description, creation time), every sample with
-all its fields and its id, revision, timestamps and last annotator, and every history row with its id. Flag rows
+all its fields and its id, revision, timestamps and last annotator, and every history row with its id; each dataset's annotation settings, and every review with its history. Flag rows
 and counts are rebuilt on the way in by the same write path as any insert. The source is read in one snapshot and
 the target written in one transaction, so a failed copy leaves the target as empty as it was. Parts are merged:
 each dataset becomes one part in the target. An import still running in the source (a hidden part) is not copied.
@@ -27,7 +27,7 @@ def copy_store(src, dst, *, batch: int = BATCH, progress: Callable[[str, int], N
     if ddb.scalar("SELECT COUNT(*) FROM datasets") or ddb.scalar("SELECT COUNT(*) FROM samples"):
         raise UserError(f"the target store {dst.where()} is not empty: copy into a new database or file")
     note = progress or (lambda what, n: None)
-    copied = {"datasets": 0, "samples": 0, "history": 0}
+    copied = {"datasets": 0, "samples": 0, "history": 0, "reviews": 0}
     with sdb.snapshot(), ddb.write():
         parts: dict[str, int] = {}
         for name, description, created_at in sdb.all(
@@ -63,8 +63,33 @@ def copy_store(src, dst, *, batch: int = BATCH, progress: Callable[[str, int], N
             copied["history"] += sum(1 for r in rows if r[1] in ids)
             last = rows[-1][0]
             note("history", copied["history"])
-        for table in ("samples", "history"):
+        _copy_reviews(sdb, ddb, ids, batch, copied)
+        for table in ("samples", "history", "review_history"):
             top = max(src.dialect.sequence(sdb, table), int(sdb.scalar(f"SELECT COALESCE(MAX(id), 0) FROM {table}")))
             dst.dialect.set_sequence(ddb, table, top)
     dst.dialect.after_bulk(ddb)
     return copied
+
+
+REVIEW_TABLES = {
+    "dataset_settings": ("dataset", "reviews_needed", "guidelines", "owner", "revision", "updated_at", "updated_by"),
+    "reviews": ("sample_id", "kind", "annotator", "dataset", "verdict", "critique", "first_wrong_step", "revision",
+                "at"),
+    "review_history": ("id", "sample_id", "kind", "annotator", "revision", "verdict", "critique", "first_wrong_step",
+                       "at"),
+}
+
+
+def _copy_reviews(sdb, ddb, ids: set[int], batch: int, copied: dict) -> None:
+    """The settings of the copied datasets, and the reviews (current and history) of the copied samples."""
+    names = {r[0] for r in ddb.all("SELECT name FROM datasets")}
+    for table, columns in REVIEW_TABLES.items():
+        rows = sdb.all(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {columns[0]}")
+        if table == "dataset_settings":
+            keep = [r for r in rows if r[0] in names]
+        else:
+            keep = [r for r in rows if r[columns.index("sample_id")] in ids]
+        for i in range(0, len(keep), batch):
+            ddb.insert_rows(table, columns, keep[i:i + batch])
+        if table == "reviews":
+            copied["reviews"] = len(keep)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from cft.data.samples import Sample
+from cft.data.store import reviews
 from cft.data.store.queries import total, filters
 from cft.data.store.writes import check_dataset_name, ensure_dataset, insert_batch, main_part, new_part
 from cft.errors import UserError
@@ -131,6 +132,7 @@ def purge_part(db, part: int) -> int:
             if ids:
                 marks = ",".join("?" * len(ids))
                 db.execute(f"DELETE FROM history WHERE sample_id IN ({marks})", ids)
+                reviews.delete_for(db, ids)
                 db.execute(f"DELETE FROM sample_flags WHERE sample_id IN ({marks})", ids)
                 db.execute(f"DELETE FROM samples WHERE id IN ({marks})", ids)
                 db.execute("UPDATE parts SET heartbeat = ? WHERE id = ?", (time.time(), part))
@@ -187,4 +189,5 @@ def delete_dataset(db, name: str, *, confirm: str) -> int:
         purge_part(db, part)
     with db.write():
         db.execute("DELETE FROM datasets WHERE name = ? AND state = 'deleting'", (name,))
+        db.execute("DELETE FROM dataset_settings WHERE dataset = ?", (name,))
     return count

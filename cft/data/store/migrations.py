@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from cft.data.store import counts
+from cft.data.store import counts, reviews
 from cft.data.store.schema import BASELINE_VERSION, baseline
 from cft.errors import UserError
 
@@ -49,6 +49,27 @@ def _v5_to_v6(db) -> None:
     counts.recount(db)
 
 
+def _v6_to_v7(db) -> None:
+    """Reviews as records (``reviews``, ``review_history``) and per-dataset settings (K, guidelines).
+
+    A sample reviewed before v7 becomes one review by its last annotator (``anonymous`` when none was recorded),
+    with its verdict and, when it differs from the teacher's, its critique, so queues and progress count it."""
+    for statement in reviews.ddl(db.dialect.types):
+        db.execute(statement)
+    rows = db.all("SELECT id, annotator, dataset, verdict, critique, original_critique, updated_at FROM samples "
+                  "WHERE status = 'reviewed' AND verdict IN ('right', 'wrong') ORDER BY id")
+    current, history = [], []
+    for sid, who, dataset, verdict, critique, original, at in rows:
+        who = who or "anonymous"
+        corrected = critique if original is None or critique != original else None
+        current.append((sid, "review", who, dataset, verdict, corrected, None, 1, at))
+        history.append((sid, "review", who, 1, verdict, corrected, None, at))
+    db.insert_rows("reviews", ("sample_id", "kind", "annotator", "dataset", "verdict", "critique", "first_wrong_step",
+                               "revision", "at"), current)
+    db.insert_rows("review_history", ("sample_id", "kind", "annotator", "revision", "verdict", "critique",
+                                      "first_wrong_step", "at"), history)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int  # the version this step brings the store to
@@ -58,6 +79,7 @@ class Migration:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, _v5_to_v6, "parts (all-or-nothing batched imports), maintained counts, keyset paging indexes"),
+    Migration(7, _v6_to_v7, "reviews as records (K per sample, blind review, agreement), dataset guidelines"),
 )
 LATEST = max([BASELINE_VERSION, *(m.version for m in MIGRATIONS)])
 
