@@ -17,26 +17,58 @@ from cft.errors import UserError
 from cft.train.config import TrainConfig
 from cft.train.examples import IGNORE
 from cft.train.hardware import resolve_precision
+from cft.train.loss import DEFAULT_CHUNK, linear_cross_entropy
 
 
 class TargetOnlyTrainer(Trainer):
-    """Trainer whose loss projects only target positions onto the vocabulary.
+    """Trainer whose loss projects only target positions onto the vocabulary, a chunk of them at a time.
 
     Same loss as the model's own (token-mean over the whole accumulated batch, ``num_items_in_batch``), but the
-    lm_head and the fp32 softmax skip the prompt. Models whose forward lacks ``logits_to_keep`` use the stock path.
+    lm_head and the fp32 softmax skip the prompt (``logits_to_keep`` with a boolean mask), and with
+    ``loss_chunk_size`` > 0 the logits of the kept positions are never all alive at once (:mod:`cft.train.loss`).
+    Models whose forward lacks ``logits_to_keep`` use the stock path.
     """
 
     loss_is_scaled_for_ga = True
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, loss_chunk_size: int = DEFAULT_CHUNK, **kwargs):
         super().__init__(*args, **kwargs)
         from transformers.trainer_utils import unwrap_peft_model
 
-        inner = unwrap_peft_model(self.accelerator.unwrap_model(self.model))
-        self._keep_supported = "logits_to_keep" in inspect.signature(inner.forward).parameters
+        self._inner = unwrap_peft_model(self.accelerator.unwrap_model(self.model))
+        self._keep_supported = "logits_to_keep" in inspect.signature(self._inner.forward).parameters
+        self.loss_chunk_size = int(loss_chunk_size)
         # Always count target tokens across the accumulated batch so the loss is normalised the same way
         # whichever path computes it.
         self.model_accepts_loss_kwargs = True
+
+    def _chunkable_head(self):
+        """(attribute name, head) when the chunked loss applies, else None.
+
+        It needs the head's weight outside the model's forward: a plain Linear (not a LoRA- or bnb-wrapped one), no
+        post-processing of the logits (Gemma's soft-capping, Cohere's scale), and weights that are not sharded
+        (FSDP, ZeRO-3 gather them only inside the forward).
+        """
+        from accelerate.utils import DistributedType
+
+        if self.loss_chunk_size <= 0 or not self._keep_supported:
+            return None
+        if self.accelerator.distributed_type == DistributedType.FSDP:
+            return None
+        if self.accelerator.distributed_type == DistributedType.DEEPSPEED and self.accelerator.state.deepspeed_plugin \
+                and self.accelerator.state.deepspeed_plugin.zero_stage == 3:
+            return None
+        config = getattr(self._inner, "config", None)
+        for attr in ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier_scale"):
+            if getattr(config, attr, None) not in (None, 1, 1.0):
+                return None
+        head = self._inner.get_output_embeddings() if hasattr(self._inner, "get_output_embeddings") else None
+        if type(head) is not torch.nn.Linear:
+            return None
+        for name, child in self._inner.named_children():
+            if child is head:
+                return name, head
+        return None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs["labels"]
@@ -45,16 +77,31 @@ class TargetOnlyTrainer(Trainer):
         keep[:, :-1] = shifted.ne(IGNORE)
         if num_items_in_batch is None:
             num_items_in_batch = keep.sum()
-        if self._keep_supported:
+        chunkable = self._chunkable_head()
+        if chunkable is not None:
+            name, head = chunkable
+            # The head is bypassed for the forward, so the "logits" that come back are the hidden states of the
+            # target positions; the loss applies the head to them a chunk at a time.
+            setattr(self._inner, name, torch.nn.Identity())
+            try:
+                hidden = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                               logits_to_keep=keep, use_cache=False).logits
+            finally:
+                setattr(self._inner, name, head)
+            targets = shifted[shifted.ne(IGNORE)].to(hidden.device)
+            loss = linear_cross_entropy(hidden, head.weight, head.bias, targets, self.loss_chunk_size)
+            outputs = {}  # no logits to return: evaluation runs with prediction_loss_only
+        elif self._keep_supported:
             outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
                             logits_to_keep=keep, use_cache=False)
             logits = outputs.logits  # (number of target tokens, vocab)
             targets = shifted[shifted.ne(IGNORE)]
+            loss = F.cross_entropy(logits.float(), targets.to(logits.device), ignore_index=IGNORE, reduction="sum")
         else:
             outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False)
             logits = outputs.logits[:, :-1].reshape(-1, outputs.logits.shape[-1])
             targets = shifted.reshape(-1)
-        loss = F.cross_entropy(logits.float(), targets.to(logits.device), ignore_index=IGNORE, reduction="sum")
+            loss = F.cross_entropy(logits.float(), targets.to(logits.device), ignore_index=IGNORE, reduction="sum")
         loss = loss / num_items_in_batch
         if self.args.average_tokens_across_devices and self.accelerator.num_processes > 1:
             # num_items_in_batch was summed over processes and DDP averages gradients: undo the average.
