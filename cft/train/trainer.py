@@ -18,6 +18,7 @@ from cft.train.config import TrainConfig
 from cft.train.examples import IGNORE
 from cft.train.hardware import resolve_precision
 from cft.train.loss import DEFAULT_CHUNK, linear_cross_entropy
+from cft.train.quantization import OPTIMIZER
 
 
 class TargetOnlyTrainer(Trainer):
@@ -137,7 +138,9 @@ def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, **
         activation_checkpointing=config.gradient_checkpointing,
         activation_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
         train_sampling_strategy="group_by_length",
-        report_to="none",
+        report_to=config.reporters(),
+        run_name=config.name,
+        optim=OPTIMIZER if config.quantization != "none" else "adamw_torch",
         disable_tqdm=True,  # the log is a file: progress bars would fill it with carriage returns
         remove_unused_columns=False,
         dataloader_num_workers=0,  # collation is cheap; worker processes only add start-up time and memory
@@ -165,12 +168,24 @@ def lora_model(model, config: TrainConfig):
 
 
 def load_base(config: TrainConfig):
-    """(model, tokenizer) for training: fp32 weights on CPU (autocast handles bf16), bf16 weights on a bf16 GPU."""
+    """(model, tokenizer) for training.
+
+    On a GPU the weights are bf16, or fp16 where bf16 is missing, never fp32; quantized (QLoRA) when the config says
+    so, loaded straight onto this rank's device. On a CPU they stay fp32 and bf16 precision means autocast.
+    """
     from cft import models
+    from cft.train import quantization
 
     precision = resolve_precision(config)
-    dtype = torch.bfloat16 if precision == "bf16" and torch.cuda.is_available() else torch.float32
-    model, tokenizer = models.load_model(config.base_model, dtype=dtype, device="cpu")
+    cuda = torch.cuda.is_available()
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32) if cuda else torch.float32
+    quant = quantization.bnb_config(config)
+    if quant is not None:
+        dtype = quantization.compute_dtype()  # the unquantized parts (norms, embeddings, head) in the compute dtype
+    model, tokenizer = models.load_model(config.base_model, dtype=dtype, device="cpu", quantization_config=quant,
+                                         device_map=quantization.device_map() if quant is not None else None)
+    if quant is not None:
+        model = quantization.prepare(model, config)
     tokenizer.padding_side = "right"
     model.config.use_cache = False
     return model, tokenizer

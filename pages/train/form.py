@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from cft.train.config import PRECISIONS, SAMPLE_FILTERS, SCHEDULERS, TrainConfig
+from cft.train.config import PRECISIONS, QUANTIZATIONS, SAMPLE_FILTERS, SCHEDULERS, TrainConfig
 from cft.train.presets import preset_config
 
 # The order of the fields in the form (and of its launch endpoints' arguments, after the preset).
@@ -16,17 +16,22 @@ FORM_FIELDS = [
     "target_modules", "learning_rate", "num_epochs", "max_steps", "per_device_batch_size", "grad_accum",
     "max_length", "warmup_ratio", "scheduler", "weight_decay", "eval_fraction", "eval_steps", "save_steps",
     "logging_steps", "seed", "precision", "gradient_checkpointing",
+    "quantization", "report_to", "accelerate_config", "num_processes",
 ]
 # The form fields a preset fills (name, dataset, base model and sample filter are the user's, kept as typed).
 PRESET_FIELDS = ["lora_r", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "num_epochs", "max_steps",
                  "per_device_batch_size", "grad_accum", "max_length", "warmup_ratio", "scheduler", "weight_decay",
                  "eval_fraction", "eval_steps", "save_steps", "logging_steps", "seed", "precision",
-                 "gradient_checkpointing"]
+                 "gradient_checkpointing", "quantization"]
 _INT = {"limit", "lora_r", "lora_alpha", "max_steps", "per_device_batch_size", "grad_accum", "max_length",
-        "eval_steps", "save_steps", "logging_steps", "seed"}
+        "eval_steps", "save_steps", "logging_steps", "seed", "num_processes"}
 _LABELS = {"per_device_batch_size": "batch size (per device)", "grad_accum": "gradient accumulation",
            "limit": "sample limit (0 = all)", "max_steps": "max steps (-1 = use epochs)",
-           "sample_filter": "samples (usable = non-discarded with a critique)"}
+           "sample_filter": "samples (usable = non-discarded with a critique)",
+           "quantization": "quantization (4bit = QLoRA, bitsandbytes)",
+           "report_to": "report to (none, tensorboard, trackio, wandb, mlflow)",
+           "accelerate_config": "accelerate config (ddp, fsdp, zero2 or a yaml path)",
+           "num_processes": "processes (0 = one per GPU)"}
 
 
 def _dataset_names() -> list[str]:
@@ -50,6 +55,8 @@ def widget(name: str, value):
         return gr.Dropdown(list(SCHEDULERS), value=value, label=label)
     if name == "precision":
         return gr.Dropdown(list(PRECISIONS), value=value, label=label)
+    if name == "quantization":
+        return gr.Dropdown(list(QUANTIZATIONS), value=value, label=label)
     if name == "gradient_checkpointing":
         return gr.Checkbox(value=value, label=label)
     if name in _INT:
