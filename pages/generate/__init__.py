@@ -37,6 +37,11 @@ def build() -> dict:
                 w["top_p"] = gr.Number(d.top_p, label="Top-p")
                 w["max_new_tokens"] = gr.Number(d.max_new_tokens, precision=0, label="Max new tokens")
                 w["batch_size"] = gr.Number(d.batch_size, precision=0, label="Batch size")
+            with gr.Row():
+                w["student_endpoint_url"] = gr.Textbox(
+                    "", label="Student endpoint (optional: an OpenAI-compatible server instead of the model above)",
+                    placeholder="http://127.0.0.1:8000/v1", elem_id="generate-student-endpoint")
+                w["student_endpoint_model"] = gr.Textbox("", label="Endpoint model (an adapter: its LoRA module name)")
             gr.Markdown("### Teacher")
             w["teacher"] = gr.Radio(list(TEACHERS), value=d.teacher,
                                     label="verifier: offline, exact answer check | openai: any OpenAI-compatible API")

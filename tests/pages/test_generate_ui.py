@@ -39,6 +39,7 @@ def test_launch_watch_and_reattach(tiny_model_dir, cft_home):
             "dataset": "ui-gen", "teacher": "openai", "base_url": server.base_url, "model": "fault",
             "teacher_temperature": 0.3, "teacher_top_p": 0.95, "concurrency": 2, "timeout": 10, "max_retries": 2,
             "prices": json.dumps({"fault": {"input": 1000.0, "output": 1000.0}}),
+            "student_endpoint_url": "", "student_endpoint_model": "",
         }
         from pages.generate.form import FORM_FIELDS
 
