@@ -22,7 +22,7 @@ from cft.train.collator import PadCollator
 from cft.train.config import TrainConfig
 from cft.train.distributed import any_rank
 from cft.train.examples import build_examples, load_samples
-from cft.train.hardware import auto_threads, is_main_process, world_size
+from cft.train.hardware import auto_threads, cpu_native_bf16, is_main_process, world_size
 from cft.train.trainer import TargetOnlyTrainer, load_base, lora_model, training_arguments
 
 
@@ -59,6 +59,9 @@ def build_trainer(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: 
     if is_main:
         job.write_status("running", data=data.stats)
 
+    if not torch.cuda.is_available() and config.precision == "bf16" and not cpu_native_bf16():
+        print("[cft] note: this CPU has no native bf16 (AVX512-BF16/AMX): bf16 autocast is emulated and slower "
+              "than fp32", flush=True)
     model = lora_model(model, config)
     trainable, total = model.get_nb_trainable_parameters()
     print(f"[cft] LoRA: {trainable:,} trainable of {total:,} parameters", flush=True)

@@ -100,3 +100,19 @@ def test_gpu_dtype_is_never_fp32(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     assert models.default_dtype("cuda:0") == torch.bfloat16
     assert models.default_dtype("cpu") == torch.float32
+
+
+def test_native_cpu_bf16_is_read_from_the_cpu_flags(monkeypatch):
+    from pathlib import Path
+
+    import torch
+
+    from cft.train import hardware
+
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    for flags, native in (("fpu avx512f avx512_bf16", True), ("fpu amx_tile amx_bf16", True), ("fpu avx2", False)):
+        monkeypatch.setattr(Path, "read_text", lambda self, *a, _f=flags, **k: f"flags\t: {_f}\n")
+        assert hardware.cpu_native_bf16() is native, flags
+    config = TrainConfig(name="a", dataset="d")
+    assert hardware.resolve_precision(config) == ("bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+                                                  else "fp16" if torch.cuda.is_available() else "fp32")
