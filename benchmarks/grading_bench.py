@@ -6,7 +6,7 @@ Half the pairs are GSM8K (outputs ending "The answer is X." or "#### X", some wi
 half MATH test (the reference solution, whose last \\boxed{} is the answer: fractions, radicals, intervals,
 tuples, text). One in four outputs is made wrong. Each run draws a different sample (math-verify caches
 parses, so re-grading the same pairs would flatter it). Prints the pool's cold start, then the median of
-the warm runs, in answers per second.
+the warm runs, in answers per second, and what replacing a worker killed on a timeout costs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cft.data.benchmarks import load_benchmark  # noqa: E402
-from cft.grading import _shared_pool, grade_many  # noqa: E402
+from cft.grading import grade_many, shared_pool  # noqa: E402
 
 
 def build_items(n: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -52,10 +52,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--replacements", type=int, default=5, help="timeouts to force, to time a worker's replacement")
     args = ap.parse_args()
 
     start = time.perf_counter()
-    pool = _shared_pool(args.workers)
+    pool = shared_pool(args.workers)
     grades = grade_many(build_items(8, seed=99), workers=args.workers)
     cold = time.perf_counter() - start
     print(f"pool of {pool.size} workers started and graded 8 answers in {cold:.2f}s (cold start, not in the rate)")
@@ -72,6 +73,18 @@ def main() -> None:
     timed_out = sum(g.timed_out for g in grades)
     print(f"correct {correct}/{len(grades)}, timed out {timed_out}, cpu cores {os.cpu_count()}")
     print(f"median: {statistics.median(rates):.0f} answers/s over {args.runs} runs (target >= 300)")
+
+    # What a hanging answer costs the others: the timed-out worker is killed, and the next answer waits for
+    # its replacement. Measured as the time past the timeout until the pool has graded one more answer.
+    costs = []
+    for _ in range(args.replacements):
+        start = time.perf_counter()
+        pool.compare([("1", "9^{9^{9}}")], timeout=0.2)
+        pool.compare([("2", "2.0")] * pool.size, timeout=30)
+        costs.append(time.perf_counter() - start - 0.2)
+    if costs:
+        print(f"worker replacement after a timeout: median {statistics.median(costs) * 1000:.0f} ms "
+              f"over {len(costs)} kills; load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

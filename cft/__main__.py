@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 import sys
 
-from cft import __version__, commands
+from cft import __version__, commands, paths, redact
 from cft.errors import UserError
 
 
@@ -27,11 +27,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    redact.guard_output()
     try:
-        return int(args.handler(args) or 0)
+        # The command line is the operator's own shell: any path they name is theirs to use (cft.paths).
+        with paths.trusted():
+            return int(args.handler(args) or 0)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the disk, not the input: full, read-only, permissions; one line, not a traceback
+        print(f"error: {exc.strerror or exc} ({exc.filename or 'no file named'})", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

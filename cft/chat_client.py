@@ -6,7 +6,9 @@ Requests go through the ``openai`` package's ``AsyncOpenAI`` with bounded concur
 our own retries: exponential backoff with jitter on timeouts, connection errors, 429 and 5xx, and on a malformed
 body. The client's built-in retries are turned off (``max_retries=0``) so the attempts we count are the attempts
 made. The API key is taken from the caller or ``OPENAI_API_KEY`` and lives only in this process's memory: it is
-never part of a config, a log line or an error message.
+never part of a config, a log line or an error message: it is registered with cft.redact, which masks it (and
+anything shaped like a key) wherever text leaves the process. In demo mode a base URL must be one the operator
+lists (cft.urls): a public server never reaches an internal address for a user.
 """
 
 from __future__ import annotations
@@ -18,19 +20,27 @@ import random
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Iterable, Iterator
 
+from cft import redact, urls
 from cft.errors import UserError
 
 # A local server needs no key, but the openai client refuses to start without one.
 _PLACEHOLDER_KEY = "not-needed"
 
 
-class EndpointError(UserError):
-    """A request that failed for good: after every retry, or at once for errors a retry cannot fix (401, 404)."""
+# Refusals about the request itself (an over-long prompt, content the endpoint will not take): the item is at
+# fault, not the endpoint, so a job records that item as failed and goes on.
+SAMPLE_ERRORS = (400, 413, 422)
 
-    def __init__(self, message: str, *, retryable: bool, attempts: int):
+
+class EndpointError(UserError):
+    """A request that failed for good: after every retry, or at once for errors a retry cannot fix (401, 404).
+    ``per_sample``: the endpoint refused this request's content (SAMPLE_ERRORS), not the job's settings."""
+
+    def __init__(self, message: str, *, retryable: bool, attempts: int, per_sample: bool = False):
         super().__init__(message)
         self.retryable = retryable
         self.attempts = attempts
+        self.per_sample = per_sample
 
 
 class MalformedResponse(Exception):
@@ -47,7 +57,9 @@ class Reply:
 
 
 def resolve_api_key(api_key: str | None = None) -> str:
-    return api_key or os.environ.get("OPENAI_API_KEY") or _PLACEHOLDER_KEY
+    key = api_key or os.environ.get("OPENAI_API_KEY") or _PLACEHOLDER_KEY
+    redact.register(key)  # from now on this process masks it wherever it shows up
+    return key
 
 
 def _retry_after(exc) -> float | None:
@@ -56,6 +68,10 @@ def _retry_after(exc) -> float | None:
         return float(value) if value is not None else None
     except (AttributeError, TypeError, ValueError):
         return None
+
+
+def status_code(exc: BaseException) -> int | None:
+    return getattr(exc, "status_code", None) if isinstance(getattr(exc, "status_code", None), int) else None
 
 
 def classify(exc: BaseException) -> tuple[bool, str]:
@@ -74,19 +90,20 @@ def classify(exc: BaseException) -> tuple[bool, str]:
         retryable = code >= 500 or code in (408, 409)
         detail = ""
         try:
-            detail = exc.response.text[:200]
+            # Redacted before it is cut: an endpoint may echo the key, and a cut key no longer looks like one.
+            detail = redact.redact(exc.response.text)[:200]
         except Exception:  # noqa: BLE001 - the body is only decoration for the message
             pass
         return retryable, f"HTTP {code}" + (f": {detail}" if detail else "")
     if isinstance(exc, (MalformedResponse, json.JSONDecodeError, openai.APIResponseValidationError)):
-        return True, f"malformed response ({str(exc)[:200]})"
-    return False, f"{type(exc).__name__}: {exc}"
+        return True, f"malformed response ({redact.redact(str(exc))[:200]})"
+    return False, f"{type(exc).__name__}: {redact.redact(str(exc))}"
 
 
 def parse_completion(resp) -> tuple[str, int, int, str | None]:
     """Text and usage out of a completion, or MalformedResponse: the client builds its models leniently."""
     if isinstance(resp, (str, bytes)):  # a 2xx body whose content type is not JSON comes back as text
-        raise MalformedResponse(f"expected a JSON chat completion, got text {str(resp)[:80]!r}")
+        raise MalformedResponse(f"expected a JSON chat completion, got text {redact.redact(str(resp))[:80]!r}")
     choices = getattr(resp, "choices", None)
     if not isinstance(choices, list) or not choices:
         raise MalformedResponse("no 'choices' in the response")
@@ -127,6 +144,7 @@ class ChatClient:
 
         if not base_url:
             raise UserError(f"{self.what} base_url: expected an OpenAI-compatible endpoint such as http://127.0.0.1:8080/v1")
+        base_url = urls.check_base_url(base_url, f"{self.what} base_url")  # demo mode: the operator's endpoints only
         if not model:
             raise UserError(f"{self.what} model: expected a model name the endpoint serves")
         if concurrency < 1:
@@ -151,8 +169,8 @@ class ChatClient:
             delay = max(delay, min(hint, self.max_backoff))
         return delay
 
-    def _error(self, message: str, *, retryable: bool, attempts: int) -> EndpointError:
-        return EndpointError(message, retryable=retryable, attempts=attempts)
+    def _error(self, message: str, *, retryable: bool, attempts: int, per_sample: bool = False) -> EndpointError:
+        return EndpointError(message, retryable=retryable, attempts=attempts, per_sample=per_sample)
 
     def _on_reply(self, reply: Reply) -> None:
         """A hook for what a subclass counts per successful reply (the teacher's token cost)."""
@@ -177,7 +195,7 @@ class ChatClient:
                 retryable, last = classify(exc)
                 if not retryable:
                     raise self._error(f"{self.what} {self.model} at {self.base_url}: {last}", retryable=False,
-                                      attempts=attempt + 1) from None
+                                      attempts=attempt + 1, per_sample=status_code(exc) in SAMPLE_ERRORS) from None
                 if attempt < self.max_retries:
                     await asyncio.sleep(self._delay(attempt, exc))
                 continue
@@ -195,11 +213,14 @@ class ChatClient:
 
         ``on_result(key, reply, error)`` runs as each one finishes (so a crash loses only what is in flight).
         A non-retryable error (bad key, unknown model) stops everything at once; ``abort_after`` failures in a
-        row (default: max(3, concurrency)) stop it too, because the endpoint is evidently down.
+        row (default: max(3, concurrency)) stop it too, because the endpoint is evidently down. A refusal of one
+        request's content (``error.per_sample``, e.g. a 400 for an over-long prompt) is that item's failure
+        only: the others go on, unless the first ``abort_after`` answers were all refusals (then the settings,
+        not the items, are at fault).
         """
         abort_after = abort_after or max(3, self.concurrency)
         sem = asyncio.Semaphore(self.concurrency)
-        state: dict[str, Any] = {"consecutive": 0, "fatal": None}
+        state: dict[str, Any] = {"consecutive": 0, "fatal": None, "answered": 0, "refused": 0}
 
         async def one(key, messages, params):
             async with sem:
@@ -212,8 +233,16 @@ class ChatClient:
                 result = on_result(key, reply, error)
                 if asyncio.iscoroutine(result):
                     await result
+                state["answered"] += 1
                 if error is None:
                     state["consecutive"] = 0
+                    return
+                if error.per_sample:
+                    state["refused"] += 1
+                    if state["refused"] == state["answered"] >= abort_after:
+                        state["fatal"] = self._error(f"{error} — the first {state['refused']} requests were all "
+                                                     f"refused: check the {self.what} settings", retryable=False,
+                                                     attempts=error.attempts)
                     return
                 state["consecutive"] += 1
                 if not error.retryable:
@@ -247,6 +276,7 @@ def stream_text(base_url: str, model: str, messages: list, *, max_tokens: int, a
     """
     from openai import OpenAI
 
+    base_url = urls.check_base_url(base_url, "endpoint base_url")
     client = OpenAI(base_url=base_url, api_key=resolve_api_key(api_key), timeout=timeout, max_retries=2)
     text = ""
     try:

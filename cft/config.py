@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import MISSING, Field, asdict, fields
-from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from cft.errors import UserError
@@ -73,16 +72,22 @@ def parse_json_object(text: str, where: str, what: str) -> dict:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"{where}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+    except (ValueError, RecursionError) as exc:  # an integer past 4300 digits; nesting deeper than the parser goes
+        raise UserError(f"{where}: not a usable JSON {what} ({type(exc).__name__}: {str(exc)[:100]})") from None
     if not isinstance(data, dict):
         raise UserError(f"{where}: expected a JSON object of {what} fields")
     return data
 
 
 def read_json_object(path: str | os.PathLike, what: str) -> dict:
-    """The JSON object in the file ``path`` (a config file), or a clear error naming the file."""
+    """The JSON object in the file ``path`` (a config file), or a clear error naming the file. The path goes through
+    cft.paths like every path a user can name: a config outside the allowed roots reads like a missing one."""
+    from cft import paths
+
+    real = paths.resolve(path, what, kind="file")
     try:
-        text = Path(path).read_text()
-    except OSError as exc:
+        text = real.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read the {what} ({exc})") from exc
     return parse_json_object(text, str(path), what)
 

@@ -42,6 +42,9 @@ def check(engine: str, url: str, model: str, adapter: str | None, where: str) ->
     if not str(url).startswith(("http://", "https://")):
         raise UserError(f"{where} field endpoint_url={url!r}: expected an OpenAI-compatible base URL such as "
                         "http://127.0.0.1:8000/v1")
+    from cft import urls
+
+    urls.check_base_url(url, f"{where} field endpoint_url")  # demo mode: the operator's endpoints only
     if not model:
         raise UserError(f"{where} field endpoint_model: expected the model name the server serves")
     if adapter:

@@ -27,6 +27,9 @@ _TOKEN_RE = re.compile(
     re.VERBOSE,
 )
 
+_MAX_DIGITS = 100  # longer digit runs are not read as numbers (Python refuses int() past 4300 digits anyway)
+_MAX_NESTING = 64  # parentheses, fractions, signs and powers nested deeper are not arithmetic a solution checks
+
 _OPS = {"**": "^", "\\times": "*", "\\cdot": "*", "\\div": "/", "×": "*", "÷": "/", "·": "*", "−": "-", "x": "*"}
 
 
@@ -49,8 +52,8 @@ def tokenize(text: str) -> list[Tok]:
             pos += 1
             continue
         kind = m.lastgroup
-        if kind == "code":  # "0900", "007": times and codes, not quantities
-            kind = "break"
+        if kind == "code" or (kind == "num" and len(m.group(0)) > _MAX_DIGITS):
+            kind = "break"  # "0900", "007": times and codes; a 5,000-digit run is not a quantity either
         tok = Tok(kind, m.group(0), m.start(), m.end())
         if kind == "num":
             tok.value = Fraction(tok.text.replace("{,}", "").replace(",", ""))
@@ -116,6 +119,7 @@ class Parser:
         self.toks = [t for t in toks if t.kind not in ("skip", "unit")]
         self.i = 0
         self.ops = 0
+        self.depth = 0
         self.tight = tight  # "2000 / 2/3": an unspaced a/b is one fraction
         self.rdiv = rdiv    # "14 / 1 / 4": the writer meant 14 / (1/4)
 
@@ -167,12 +171,20 @@ class Parser:
         return v
 
     def unary(self):
-        t = self.peek()
-        if t is not None and t.kind == "op" and t.value in "-+":
-            self.take()
-            v = self.unary()
-            return -v if t.value == "-" else v
-        return self.power()
+        # Every nesting (a group, a \frac, a sign, an exponent) passes through here: bound it, so a crafted
+        # "((((...1...))))" is not arithmetic rather than a RecursionError.
+        self.depth += 1
+        try:
+            if self.depth > _MAX_NESTING:
+                raise NotArithmetic("nested too deeply")
+            t = self.peek()
+            if t is not None and t.kind == "op" and t.value in "-+":
+                self.take()
+                v = self.unary()
+                return -v if t.value == "-" else v
+            return self.power()
+        finally:
+            self.depth -= 1
 
     def power(self):
         base = self.atom()

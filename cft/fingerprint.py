@@ -115,6 +115,7 @@ class Fingerprint:
     def write(self, directory: str | os.PathLike) -> None:
         from cft.jobs import write_json_atomic
 
+        Path(directory).mkdir(parents=True, exist_ok=True)
         write_json_atomic(Path(directory) / FILE, self.to_dict())
 
     @classmethod

@@ -11,25 +11,57 @@ nobody reads fills up and freezes the job (LlamaBoard's issues #8817 and #8485).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from cft.redact import redact, redact_obj
+
 STATES = ("queued", "running", "completed", "failed", "stopped")
 ACTIVE = ("queued", "running")
+# Who is starting jobs in this context (the UI sets it per request, pages.common.starting_job): spawn records it in
+# status.json, so a public demo can bound the jobs each visitor runs (cft.demo.check_job_quota).
+_OWNER: contextvars.ContextVar[str | None] = contextvars.ContextVar("cft_job_owner", default=None)
+
+
+@contextlib.contextmanager
+def launched_by(owner: str | None):
+    token = _OWNER.set(owner)
+    try:
+        yield
+    finally:
+        _OWNER.reset(token)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace a file's content atomically: written to a unique temp file beside it, flushed to disk, renamed over
+    it. A reader, or the file after a crash or a kill, has the old content or the new, never a truncated mix.
+    Every state file that is not an append-only log (JSON state, a rewritten metrics.jsonl, a report) uses it."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; state files are read by the user's other processes
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write a JSON state file in place atomically (a temp file renamed over it): a reader sees the old content
-    or the new, never half of it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
+    """Write a JSON state file atomically (:func:`write_text_atomic`)."""
+    write_text_atomic(path, json.dumps(data, indent=2, default=str))
 
 
 def read_json(path: Path, default: Any) -> Any:
@@ -40,7 +72,34 @@ def read_json(path: Path, default: Any) -> Any:
         return default
 
 
-def pid_alive(pid: int | None) -> bool:
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (field 3 on), or None without /proc or the process."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+
+
+def process_identity(pid: int) -> dict:
+    """What tells this process apart from a later one given the same pid: its start time (field 22 of
+    /proc/<pid>/stat, clock ticks since boot) and the boot it started in. Empty where /proc is not there."""
+    fields = _proc_stat(pid)
+    if not fields or len(fields) < 20:
+        return {}
+    return {"pid_start": int(fields[19]), "boot_id": boot_id()}
+
+
+def pid_alive(pid: int | None, identity: dict | None = None) -> bool:
+    """Whether ``pid`` runs, and (with the ``identity`` recorded when the job started: pid_start, boot_id) whether it
+    is still that process. After a restart or a reboot a reused pid would otherwise make a dead job look alive."""
     if not pid:
         return False
     try:
@@ -48,13 +107,18 @@ def pid_alive(pid: int | None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) is dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1][:1] != "Z"
-    except (FileNotFoundError, IndexError):
-        return True
+        pass
+    fields = _proc_stat(pid)
+    if fields is None:
+        return True  # no /proc (not Linux): the signal test is all there is
+    if fields[0] == "Z":  # a zombie (exited, not yet reaped by its parent) is dead for our purposes
+        return False
+    identity = identity or {}
+    if identity.get("boot_id") and identity["boot_id"] != boot_id():
+        return False
+    if identity.get("pid_start") is not None and len(fields) > 19 and int(fields[19]) != int(identity["pid_start"]):
+        return False
+    return True
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -104,7 +168,10 @@ class JobDir:
             raise ValueError(f"state must be one of {STATES}, got {state!r}")
         self.path.mkdir(parents=True, exist_ok=True)
         current = read_json(self.status_path, {})
-        current.update(extra)
+        if extra.get("pid"):
+            # Who the pid is, not only its number: liveness checks compare it (pid_alive).
+            extra = {**extra, **process_identity(int(extra["pid"]))}
+        current.update(redact_obj(extra))  # errors and log tails may quote a key an endpoint echoed
         current["state"] = state
         current["updated_at"] = time.time()
         if state == "running":
@@ -117,7 +184,7 @@ class JobDir:
     def status(self) -> dict:
         """The job's status; a job recorded as active whose process is gone is marked failed, with its log tail."""
         status = read_json(self.status_path, {})
-        if status.get("state") in ACTIVE and status.get("pid") and not pid_alive(status["pid"]):
+        if status.get("state") in ACTIVE and status.get("pid") and not pid_alive(status["pid"], status):
             # Re-read: the job may have written its final state between our read and the pid check.
             status = read_json(self.status_path, {})
             if status.get("state") in ACTIVE:
@@ -131,7 +198,7 @@ class JobDir:
     def append_metric(self, record: dict) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         with open(self.metrics_path, "a") as fh:
-            fh.write(json.dumps(record, default=float) + "\n")
+            fh.write(json.dumps(redact_obj(record), default=float) + "\n")
             fh.flush()
 
     def metrics(self) -> list[dict]:
@@ -143,7 +210,8 @@ class JobDir:
         started = previous.get("started_at", now)
         elapsed = now - started
         eta = elapsed / done * (total - done) if done and total else None
-        data = {"done": done, "total": total, "started_at": started, "elapsed": elapsed, "eta": eta, **counts}
+        data = {"done": done, "total": total, "started_at": started, "elapsed": elapsed, "eta": eta,
+                **redact_obj(counts)}
         self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.progress_path, data)
         return data
@@ -160,7 +228,8 @@ class JobDir:
                 data = fh.read().decode("utf-8", "replace")
         except FileNotFoundError:
             return ""
-        return "\n".join(data.splitlines()[-n:])
+        # Redacted again on the way out: a log written before a key was known to be one.
+        return redact("\n".join(data.splitlines()[-n:]))
 
 
 def spawn(argv: list[str], job_dir: JobDir | str | Path, env: dict | None = None) -> int:
@@ -183,7 +252,8 @@ def spawn(argv: list[str], job_dir: JobDir | str | Path, env: dict | None = None
             env=full_env,
             cwd=str(Path(__file__).resolve().parent.parent),
         )
-    job.write_status("queued", pid=proc.pid, argv=argv)
+    owner = {"owner": _OWNER.get()} if _OWNER.get() else {}
+    job.write_status("queued", pid=proc.pid, argv=argv, **owner)
     # Reap the child in the background so it never lingers as a zombie of the UI process.
     import threading
 
@@ -196,7 +266,7 @@ def stop(job_dir: JobDir | str | Path, sig: int = signal.SIGTERM) -> bool:
     job = job_dir if isinstance(job_dir, JobDir) else JobDir(job_dir)
     status = job.status()
     pid = status.get("pid")
-    if status.get("state") not in ACTIVE or not pid_alive(pid):
+    if status.get("state") not in ACTIVE or not pid_alive(pid, status):  # never signal a pid reused since
         return False
     try:
         os.killpg(os.getpgid(pid), sig)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from cft import workspace
+from cft import paths, workspace
 from cft.errors import OfflineError, UserError
 
 EMBEDDED = "embedded"
@@ -112,29 +112,45 @@ def _hub_reachable(timeout: float = 2.0) -> bool:
         return False
 
 
+def _local_dir(spec) -> Path | None:
+    """The allowed local directory ``spec`` names, or None for the embedded model or a Hub id (cft.paths decides
+    from the string alone, and refuses paths outside the workspace and the operator's allowed directories)."""
+    if spec is None or str(spec) in (EMBEDDED, EMBEDDED_LABEL):
+        return None
+    return paths.model_dir(spec)
+
+
 def _resolve(spec: str | os.PathLike | None) -> tuple[str, dict]:
     """Turn a model spec into (path or id, extra from_pretrained kwargs)."""
     if spec is None or str(spec) == EMBEDDED or str(spec) == EMBEDDED_LABEL:
         return str(embedded_dir()), {}
-    path = Path(spec).expanduser()
-    if path.is_dir():
+    path = _local_dir(spec)
+    if path is not None:
         if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
             raise UserError(f"model directory {path} has no config.json: expected a transformers model directory")
         return str(path), {}
     text = str(spec)
-    if text.startswith((".", "/", "~")) or text.count("/") > 1:
-        raise UserError(f"model {text!r}: no such directory")
+    # transformers prefers a local directory named like the id: one under the working directory is read only when
+    # it is allowed (the CLI's relative paths); any other must not be read in the id's place.
+    shadowed = os.path.exists(text)
+    if shadowed and os.path.isdir(text) and paths.is_allowed(text):
+        return str(paths.real_path(text)), {}
     # A Hub id: prefer the local HF cache; only go online when the Hub is reachable.
     if not _hub_reachable():
         from huggingface_hub import try_to_load_from_cache
 
-        cached = try_to_load_from_cache(text, "config.json")
+        try:
+            cached = try_to_load_from_cache(text, "config.json")
+        except Exception:  # noqa: BLE001 - a string that is not a valid repo id is simply not cached
+            cached = None
         if not isinstance(cached, str):
             raise OfflineError(
                 f"model {text!r} is not cached and the Hub is unreachable (offline): download it on a machine "
                 f"with network access (huggingface-cli download {text}) or pass a local model directory"
             )
-        return text, {"local_files_only": True}
+        return (str(Path(cached).parent), {}) if shadowed else (text, {"local_files_only": True})
+    if shadowed:
+        raise UserError(f"model {text!r}: not found on the Hub")
     return text, {}
 
 
@@ -154,8 +170,8 @@ def load_tokenizer(spec: str | os.PathLike | None = EMBEDDED):
     """The tokenizer for ``spec``, with a pad token and left padding (generation). Trainers set right padding."""
     from transformers import AutoTokenizer
 
-    path = Path(str(spec)).expanduser() if spec is not None else None
-    if path is not None and path.is_dir() and (path / "adapter_config.json").exists() and not (path / "tokenizer_config.json").exists():
+    path = _local_dir(spec)
+    if path is not None and (path / "adapter_config.json").exists() and not (path / "tokenizer_config.json").exists():
         spec = _adapter_base(path)
     where, kwargs = _resolve(spec)
     tok = AutoTokenizer.from_pretrained(where, **kwargs)
@@ -176,7 +192,8 @@ def default_dtype(device: str):
 
 def load_model(spec: str | os.PathLike | None = EMBEDDED, *, adapter: str | os.PathLike | None = None, dtype=None, device=None,
                quantization_config=None, device_map=None):
-    """Load (model, tokenizer). ``adapter`` is a PEFT adapter dir loaded on top of the base with peft.
+    """Load (model, tokenizer). ``adapter`` is a PEFT adapter dir loaded on top of the base with peft, or the model
+    directory of a fully fine-tuned run (no adapter_config.json), which is loaded instead of the base.
 
     ``quantization_config`` (bitsandbytes) loads quantized weights straight onto ``device_map``'s device; such a
     model is never moved afterwards (bitsandbytes refuses ``.to``)."""
@@ -184,15 +201,21 @@ def load_model(spec: str | os.PathLike | None = EMBEDDED, *, adapter: str | os.P
     from transformers import AutoModelForCausalLM
 
     adapter_path = None
+    local = _local_dir(spec)
     if adapter is not None:
-        adapter_path = Path(adapter).expanduser()
+        adapter_path = paths.model_dir(adapter, "adapter") or paths.resolve(adapter, "adapter", kind="dir",
+                                                                            expected=paths.MODEL_EXPECTED)
+        if not (adapter_path / "adapter_config.json").exists() and (adapter_path / "config.json").exists():
+            # A fully fine-tuned run's model: loaded instead of the base.
+            spec, adapter, adapter_path, local = str(adapter_path), None, None, None
+    if adapter is not None:
         if not (adapter_path / "adapter_config.json").exists():
             raise UserError(f"adapter {adapter_path}: no adapter_config.json found (expected a PEFT adapter directory)")
         if spec is None:
             spec = _adapter_base(adapter_path)
-    elif spec is not None and Path(str(spec)).expanduser().is_dir() and (Path(str(spec)).expanduser() / "adapter_config.json").exists():
+    elif local is not None and (local / "adapter_config.json").exists():
         # An adapter dir given as the model: load its base with it.
-        adapter_path = Path(str(spec)).expanduser()
+        adapter_path = local
         spec = _adapter_base(adapter_path)
     if spec is None:
         spec = EMBEDDED
@@ -233,14 +256,14 @@ def list_models() -> list[dict]:
     }]
     runs = workspace.runs_dir()
     for run in sorted(p for p in runs.iterdir() if p.is_dir()):
-        final = run / "adapter"
+        final = workspace.final_weights(run)
         candidates = []
-        if (final / "adapter_config.json").exists():
+        if workspace.holds_weights(final):
             candidates.append((f"run:{run.name}", final))
         candidates += [(f"run:{run.name}/{ck.name}", ck) for ck in workspace.checkpoints(run)]
         for label, path in candidates:
             try:
-                base = _adapter_base(path)
+                base = _adapter_base(path) if (path / "adapter_config.json").exists() else str(path)
             except UserError:
                 base = None
             models.append({"label": label, "spec": base, "kind": "adapter", "adapter": str(path), "cached": True,

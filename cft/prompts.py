@@ -20,8 +20,29 @@ TEACHER_TEMPERATURE = 0.3
 TEACHER_TOP_P = 0.95
 
 EVAL_SYSTEM_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
+# How an SFT target states its final answer when its solution does not already end in a box: the form the grader
+# reads first (cft.grading), so an SFT model learns to end with an answer it will be graded on.
+FINAL_ANSWER_TEMPLATE = "The answer is \\boxed{{{answer}}}."
+
+# The prompt policy: how a question is asked when the model is to *answer* it, at training (SFT targets) and at
+# evaluation (and when a student samples responses). One policy holds for a whole comparison, so every mode and
+# every model sees the same prompt at test time. CFT examples are always the paper's critique prompt.
+PROMPT_POLICIES = {
+    "system": "the evaluation system prompt (reason step by step, answer in \\boxed{}) at training and at evaluation",
+    "paper": "as the paper's code: SFT trains on the bare question, evaluation adds the \\boxed{} system prompt",
+    "none": "the bare question at training and at evaluation, no system prompt",
+}
+DEFAULT_PROMPT_POLICY = "system"
 
 Messages = list[dict[str, str]]
+
+
+def check_policy(policy: str, where: str = "prompt_policy") -> str:
+    if policy not in PROMPT_POLICIES:
+        from cft.errors import UserError
+
+        raise UserError(f"{where}={policy!r}: expected one of {', '.join(PROMPT_POLICIES)}")
+    return policy
 
 
 def cft_input(question: str, response: str) -> str:
@@ -41,12 +62,20 @@ def cft_messages(question: str, response: str, critique: str | None = None) -> M
     return messages
 
 
-def sft_messages(question: str, solution: str | None = None) -> Messages:
-    """SFT: learn P(solution | question)."""
-    messages = [{"role": "user", "content": question}]
+def sft_messages(question: str, solution: str | None = None, policy: str = DEFAULT_PROMPT_POLICY) -> Messages:
+    """SFT: learn P(solution | question), the question asked as the policy asks it at training time."""
+    messages = _system(policy == "system") + [{"role": "user", "content": question}]
     if solution is not None:
         messages.append({"role": "assistant", "content": solution})
     return messages
+
+
+def final_answer_line(answer: str) -> str:
+    return FINAL_ANSWER_TEMPLATE.format(answer=answer)
+
+
+def _system(on: bool) -> Messages:
+    return [{"role": "system", "content": EVAL_SYSTEM_PROMPT}] if on else []
 
 
 def teacher_messages(question: str, response: str) -> Messages:
@@ -57,9 +86,9 @@ def teacher_messages(question: str, response: str) -> Messages:
     ]
 
 
-def eval_messages(question: str) -> Messages:
-    """The paper's zero-shot evaluation prompt."""
-    return [{"role": "system", "content": EVAL_SYSTEM_PROMPT}, {"role": "user", "content": question}]
+def eval_messages(question: str, policy: str = DEFAULT_PROMPT_POLICY) -> Messages:
+    """The zero-shot evaluation prompt: the paper's system prompt, unless the policy is ``none``."""
+    return _system(policy != "none") + [{"role": "user", "content": question}]
 
 
 def critic_messages(question: str, response: str) -> Messages:

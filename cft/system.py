@@ -47,6 +47,17 @@ def accelerator() -> str:
     return f"CPU only ({os.cpu_count()} cores)"
 
 
+def hardware() -> str:
+    """The machine a result was measured on, in words: the CPU model and cores, and any GPUs."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} logical cores; {accelerator()}"
+
+
 def report() -> dict:
     assets = {}
     for dist, rel in ASSETS.items():

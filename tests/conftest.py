@@ -8,16 +8,22 @@
   with an eval of each (the Compare tab's and checkpoint selection's world).
 - ``llama_server``: llama.cpp's server with the embedded GGUF, for the teacher and endpoint-inference tests.
 - ``browser_page``: a page in headless Debian chromium.
+- ``postgres_server``: one throwaway PostgreSQL cluster per session (tests/servers.py). If it cannot start, every
+  test that needs it errors: it is skipped only when ``CFT_TEST_POSTGRES=0`` says no server is wanted.
+- ``store_url``: a fresh, empty sample store on each backend (SQLite in the test's workspace; a schema of its own
+  on the PostgreSQL server), also set as ``CFT_DATABASE_URL`` so ``Store()`` and subprocesses open it.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, install_run, sevens_benchmark, train_adapter_checkpoints
+from tests.servers import start_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -28,11 +34,54 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def allowed_dirs(tmp_path_factory) -> str:
+    """Tests keep models and benchmark files in pytest's temp dirs and ../shared/data: the operator's allow-list
+    (cft.paths) names them, from the session's start (module fixtures load models). File-access tests narrow it."""
+    value = os.pathsep.join([str(tmp_path_factory.getbasetemp()), str(SHARED_DATA)])
+    os.environ["CFT_ALLOWED_DIRS"] = value
+    os.environ.pop("CFT_TRUST_ALL_PATHS", None)
+    return value
+
+
 @pytest.fixture(autouse=True)
-def cft_home(tmp_path, monkeypatch) -> Path:
+def cft_home(tmp_path, allowed_dirs, monkeypatch) -> Path:
     home = tmp_path / "workspace"
     monkeypatch.setenv("CFT_HOME", str(home))
+    monkeypatch.setenv("CFT_ALLOWED_DIRS", allowed_dirs)
+    monkeypatch.delenv("CFT_TRUST_ALL_PATHS", raising=False)
     return home
+
+
+POSTGRES_WANTED = os.environ.get("CFT_TEST_POSTGRES", "1").strip().lower() not in ("0", "no", "false", "off")
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    if not POSTGRES_WANTED:
+        pytest.skip("CFT_TEST_POSTGRES=0: told that no PostgreSQL server is wanted")
+    try:
+        # A throwaway cluster needs no crash safety: fsync off makes its many small transactions fast.
+        server = start_postgres(settings={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
+    except RuntimeError as exc:
+        pytest.fail(f"the PostgreSQL test server could not start: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request, cft_home, monkeypatch) -> str:
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(cft_home / "samples.db")
+    else:
+        server = request.getfixturevalue("postgres_server")
+        schema = "t_" + uuid.uuid4().hex[:12]
+        server.execute(f"CREATE SCHEMA {schema}")
+        request.addfinalizer(lambda: server.execute(f"DROP SCHEMA {schema} CASCADE"))
+        url = server.url(schema=schema)
+    monkeypatch.setenv("CFT_DATABASE_URL", url)
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -61,10 +61,10 @@ def wait_for(predicate, timeout: float = 120, poll: float = 0.2, what: str = "co
 # ----------------------------------------------------------------------------------------------- training
 
 QUESTIONS = {
-    "What is 2 + 3?": ("2 + 3 = 5. The answer is 5.", "5"),
-    "What is 4 times 6?": ("4 * 6 = 24, so the answer is 24.", "24"),
-    "What is 10 minus 7?": (None, "3"),  # no reference solution: SFT uses a response judged right
-    "What is half of 18?": (None, "9"),  # no reference and no right response: not in the SFT set
+    "Ann has 2 pens and buys 3 more. How many pens?": ("2 + 3 = 5. The answer is 5.", "5"),
+    "What is 4 times 6?": ("4 * 6 = \\boxed{24}, so the answer is 24.", "24"),
+    "What is 10 minus 7?": (None, "3"),  # no reference solution: not in the SFT set; a right response is verified
+    "What is half of 18?": (None, "9"),  # no reference and no right response: in neither SFT set
 }
 
 
@@ -165,4 +165,23 @@ def install_run(ckpts: Path, cft_home: Path, run: str = "cft-toy") -> Path:
     for name in ("checkpoint-10", "checkpoint-20"):
         shutil.copytree(ckpts / name, run_dir / "checkpoints" / name)
     shutil.copytree(ckpts / "checkpoint-20", run_dir / "adapter")
+    return run_dir
+
+
+def fake_checkpoint_run(cft_home: Path, run: str, steps=(1,), base_model: str = "embedded") -> Path:
+    """A run directory with complete (marked) adapter checkpoints of a made-up LoRA: enough for the checkpoint
+    lists, not for loading a model."""
+    import torch
+    from safetensors.torch import save_file
+
+    from cft.workspace import mark_checkpoint_complete
+
+    run_dir = cft_home / "runs" / run
+    for step in steps:
+        ckpt = run_dir / "checkpoints" / f"checkpoint-{step}"
+        ckpt.mkdir(parents=True)
+        (ckpt / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": base_model, "r": 1}))
+        save_file({"lora_A": torch.zeros(1, 2)}, str(ckpt / "adapter_model.safetensors"))
+        (ckpt / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+        mark_checkpoint_complete(ckpt)
     return run_dir

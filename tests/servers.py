@@ -1,10 +1,15 @@
-"""Servers for tests and benchmarks: a real OpenAI-compatible server, and a deliberately faulty one.
+"""Servers for tests and benchmarks: a real OpenAI-compatible server, a deliberately faulty one, and PostgreSQL.
 
 - :func:`start_llama_server` runs llama.cpp's server (``llama-cpp-python[server]``) on 127.0.0.1 hosting the
   embedded SmolLM2 GGUF, and waits until ``/v1/models`` answers. The ``openai`` client talks to it exactly as
   to any other endpoint.
 - :class:`FaultServer` is a tiny ``http.server`` in a thread that plays a script of misbehaviours (sleep past
   the timeout, 429, 500, a malformed body, ...) before answering like a chat-completions endpoint.
+- :func:`start_postgres` runs a throwaway PostgreSQL cluster from Debian's ``postgresql`` package
+  (``/usr/lib/postgresql/<version>/bin``): ``initdb`` into a temporary directory, ``pg_ctl start`` listening on a
+  unix socket in that directory only (no TCP), trust authentication for its superuser ``cft``. PostgreSQL refuses
+  to run as root, so as root (CI) the cluster runs as the ``postgres`` system user that the package creates
+  (``setpriv``; ``useradd --system postgres`` first if it is missing).
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import pwd
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -103,7 +111,8 @@ class FaultServer:
 
     Actions: ``"ok"``, ``"sleep"`` (longer than any test timeout), ``"429"``, ``"500"``, ``"503"``,
     ``"malformed"`` (a JSON content type with a broken body), ``"text"`` (a 200 with text/plain),
-    ``"no_choices"`` (valid JSON, not a completion), ``"401"``.
+    ``"no_choices"`` (valid JSON, not a completion), ``"401"``, and ``"echo_400"`` / ``"echo_401"`` / ``"echo_500"``
+    (an error whose body, like some real endpoints', repeats the Authorization header it got).
     """
 
     script: list[str] = field(default_factory=list)
@@ -151,6 +160,11 @@ class FaultServer:
                     headers = {"Retry-After": "0"} if action == "429" else None
                     self._send(int(action), json.dumps({"error": {"message": f"fault {action}"}}).encode(),
                                headers=headers)
+                elif action.startswith("echo_"):
+                    auth = self.headers.get("Authorization") or ""
+                    body = {"error": {"message": f"Incorrect API key provided: {auth.removeprefix('Bearer ')}",
+                                      "headers": {"Authorization": auth}}}
+                    self._send(int(action[5:]), json.dumps(body).encode())
                 elif action == "malformed":
                     self._send(200, b'{"id": "chatcmpl-x", "choices": [')
                 elif action == "text":
@@ -176,3 +190,87 @@ class FaultServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# --------------------------------------------------------------------------------------------- postgres
+
+
+def postgres_bin() -> Path:
+    """The newest ``/usr/lib/postgresql/<version>/bin`` with the server in it."""
+    found = sorted((p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/postgres")),
+                   key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    if not found:
+        raise RuntimeError("no PostgreSQL server under /usr/lib/postgresql/*/bin: install Debian's postgresql "
+                           "package (bash scripts/setup.sh --dev does)")
+    return found[-1]
+
+
+def _as_server_user() -> tuple[list[str], int, int]:
+    """The command prefix that runs the server's tools as a non-root user, with that user's uid and gid."""
+    if os.geteuid() != 0:
+        return [], os.getuid(), os.getgid()
+    try:
+        entry = pwd.getpwnam("postgres")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"],
+                       check=True, capture_output=True)
+        entry = pwd.getpwnam("postgres")
+    return (["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups", "--"],
+            entry.pw_uid, entry.pw_gid)
+
+
+@dataclass
+class PostgresServer:
+    root: Path
+    port: int
+    bin: Path
+    prefix: list[str]
+    database: str = "cft"
+
+    def url(self, database: str | None = None, schema: str | None = None) -> str:
+        """A libpq URL to the server's socket; ``schema`` becomes the search_path (a test's own namespace)."""
+        url = f"postgresql://cft@/{database or self.database}?host={self.root}&port={self.port}"
+        return url + (f"&options=-csearch_path%3D{schema}" if schema else "")
+
+    def execute(self, sql: str, database: str | None = None) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url(database), autocommit=True) as conn:
+            conn.execute(sql)
+
+    def stop(self) -> None:
+        subprocess.run([*self.prefix, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
+                        "stop"], capture_output=True, cwd=self.root)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_postgres(*, timeout: float = 120.0, settings: dict[str, str] | None = None) -> PostgresServer:
+    """A fresh cluster with an empty database ``cft``. ``settings``: extra ``-c name=value`` server settings
+    (tests pass fsync=off: a throwaway cluster needs no crash safety)."""
+    bin_dir = postgres_bin()
+    prefix, uid, gid = _as_server_user()
+    root = Path(tempfile.mkdtemp(prefix="cft-pg-"))  # short: a socket path must fit in 107 bytes
+    os.chown(root, uid, gid)
+    log = root / "server.log"
+    try:
+        subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(root / "data"), "-U", "cft", "--auth=trust",
+                        "-E", "UTF8", "--no-locale"], check=True, capture_output=True, cwd=root, timeout=timeout)
+        port = free_port()
+        options = f"-k {root} -p {port} -c listen_addresses=''" + "".join(
+            f" -c {k}={v}" for k, v in (settings or {}).items())
+        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-l", str(log), "-w",
+                        "-t", str(int(timeout)), "-o", options, "start"], check=True, capture_output=True, cwd=root,
+                       timeout=timeout + 10)
+        server = PostgresServer(root, port, bin_dir, prefix)
+        try:
+            server.execute("CREATE DATABASE cft", database="postgres")
+        except Exception as exc:  # noqa: BLE001 - running but unusable: stop it, then say why
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            server.stop()
+            raise RuntimeError(f"PostgreSQL started but refused CREATE DATABASE ({exc}): {tail}") from exc
+        return server
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        tail = log.read_text()[-2000:] if log.exists() else ""
+        shutil.rmtree(root, ignore_errors=True)
+        raise RuntimeError(f"PostgreSQL did not start ({exc}): {detail.decode(errors='replace')[-2000:]} {tail}")

@@ -5,6 +5,7 @@
     python -m cft eval --adapter cft-1 --critic champ --limit 100
     python -m cft eval --select-checkpoint cft-1 --benchmark math500 --limit 50
     python -m cft eval --model embedded --benchmark gsm8k --background   # a job; watch it in the Compare tab
+    python -m cft eval --regrade embedded-gsm8k-200     # grade the saved outputs again with the current grader
     python -m cft eval --endpoint http://127.0.0.1:8000/v1 --endpoint-model cft-1 --benchmark math500
         # any OpenAI-compatible server (vLLM, llama.cpp, ...); an adapter is served as its LoRA module
 """
@@ -33,6 +34,12 @@ def register(sub) -> None:
                    help="evaluate every checkpoint of RUN on --benchmark (default math500) and mark the best")
     p.add_argument("--background", action="store_true", help="start a background job and return")
     add_endpoint_flags(p, "the model")
+    p.add_argument("--regrade", default=None, metavar="EVAL",
+                   help="re-grade a finished eval's saved outputs with the current grader (no generation)")
+    p.add_argument("--prompt-policy", default="", choices=("", "system", "paper", "none"),
+                   help="how the question is asked (default: the policy the adapter's run trained under, else system)")
+    p.add_argument("--force", action="store_true",
+                   help="redo an eval whose name exists but measured something else (other settings or weights)")
     p.set_defaults(handler=run)
 
 
@@ -67,6 +74,16 @@ def run(args) -> int:
     from cft.evaluate.selection import select_checkpoint
     from cft.evaluate.stats import format_accuracy
 
+    if args.regrade:
+        from cft.evaluate.regrade import regrade
+
+        report = regrade(args.regrade)
+        b, a = report["before"], report["after"]
+        print(f"{args.regrade}: grader {a.get('regraded_from')} -> {a['grader_version']}: "
+              f"{format_accuracy(b)} -> {format_accuracy(a)} ({b['correct']} -> {a['correct']} of {a['n']}); "
+              f"{len(report['changed'])} problem(s) changed: {', '.join(report['changed'][:20])}")
+        return 0
+
     if args.select_checkpoint:
         bars: dict = {}
 
@@ -97,15 +114,18 @@ def run(args) -> int:
         config = EvalConfig(name=args.name, model=args.model, adapter=args.adapter,
                                      benchmark=args.benchmark or "gsm8k", limit=args.limit, seed=args.seed,
                                      max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
-                                     greedy=not args.sample, **endpoint_fields(args))
-        runner = run_eval
+                                     greedy=not args.sample, prompt_policy=args.prompt_policy,
+                                     **endpoint_fields(args))
+
+        def runner(config, progress):
+            return run_eval(config, progress=progress, force=args.force)
 
         def describe(s):
             return (f"{s['label']} on {s['benchmark']}: {format_accuracy(s)} ({s['correct']}/{s['n']}; "
                     f"{s['timed_out']} grading timeouts, {s['no_answer']} without an answer) in {s['seconds']:.0f} s")
 
     if args.background:
-        job = launch(config)
+        job = launch(config, force=args.force)
         print(f"started {config.name} (pid {job.status().get('pid')}); progress in {job.progress_path}")
         return 0
 

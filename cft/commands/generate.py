@@ -54,6 +54,8 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, default=None, help="write at most this many new samples, then stop")
     p.add_argument("--background", action="store_true", help="run as a background job and print its id")
     p.add_argument("--resume", default=None, metavar="JOB_ID", help="relaunch an earlier job with its config")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="also critique again the samples the teacher refused before (they are skipped otherwise)")
     from cft.commands.eval import add_endpoint_flags
 
     add_endpoint_flags(p, "the student")
@@ -80,7 +82,7 @@ def run(args) -> int:
     if args.resume:
         job = generate.get_job(args.resume)
         if args.background:
-            generate.relaunch(args.resume, api_key)
+            generate.relaunch(args.resume, api_key, retry_failed=args.retry_failed)
             print(job.name)
             return 0
         for path in (job.status_path, job.progress_path):
@@ -88,7 +90,7 @@ def run(args) -> int:
     else:
         config = _config(args)
         if args.background:
-            print(generate.launch(config, api_key).name)
+            print(generate.launch(config, api_key, retry_failed=args.retry_failed).name)
             return 0
         job = generate.new_job(config)
     # Foreground: the same job directory a background job has, so the Generate tab shows this run too.
@@ -106,11 +108,13 @@ def run(args) -> int:
                         cost=f"${counts.cost:.4f}", refresh=False)
         bar.refresh()
 
-    code = generate.run_job(job, api_key=api_key, progress=progress, max_new_samples=args.limit)
+    code = generate.run_job(job, api_key=api_key, progress=progress, max_new_samples=args.limit,
+                            retry_failed=args.retry_failed)
     bar.close()
     status = job.status()
     if code != 0 and status.get("state") == "failed":
         raise UserError(f"generation job {job.name} failed: {status.get('error')}")
     print(f"{status.get('state')}: {status.get('generated', 0)} generated, {status.get('critiqued', 0)} critiqued, "
-          f"{status.get('failed', 0)} failed in dataset {jobs.JobDir(job.path).config().get('dataset')!r}")
+          f"{status.get('failed', 0)} failed, {status.get('failed_samples', 0)} refused by the teacher in dataset "
+          f"{jobs.JobDir(job.path).config().get('dataset')!r}")
     return code

@@ -1,11 +1,13 @@
 """``python -m cft reproduce``: the paper's comparison, CFT against SFT on the same questions, end to end.
 
-Stages (each timed, each resumable): 1. questions from a training split; 2. noisy student responses; 3. teacher
-critiques; 4. a LoRA CFT run and its paired LoRA SFT run (same questions, same steps); 5. base/SFT/CFT evaluated on
-GSM8K and MATH-500 subsets; 6. each model as a critic on held-out solutions; then reports/<name>/report.md.
+Stages (each timed, each reused only when its fingerprint matches, else redone with the reason said): 1-3.
+questions, noisy student responses, teacher critiques; 4. CFT, SFT and SFT-verified runs for each seed, with
+equal steps; 5. optionally each run's checkpoint picked on a validation set disjoint from what is reported; 6. the
+base model and every run evaluated; 7. each as a critic; then reports/<name>/report.md with paired statistics.
 
-    python -m cft reproduce --preset cpu-smoke
-    python -m cft reproduce --preset gpu-small --eval-limit 200
+    python -m cft reproduce --preset cpu                # the CPU comparison (arith task), two seeds, ~1 hour
+    python -m cft reproduce --preset cpu-smoke          # the pipeline end to end in minutes, no claims
+    python -m cft reproduce --preset gpu-small --seeds 3
     python -m cft reproduce --config my-repro.json --max-steps 40
 
 Every ReproduceConfig field is a flag; a JSON ``--config`` sets any of them; flags override both it and the preset.
@@ -28,7 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             continue
         flag = "--" + f.name.replace("_", "-")
         if f.name == "benchmarks":
-            parser.add_argument(flag, nargs="+", default=None, help="benchmarks to evaluate on")
+            parser.add_argument(flag, nargs="+", default=None, help="benchmarks to evaluate on: NAME[:SIZE[:TOKENS]]")
+        elif f.name == "modes":
+            parser.add_argument(flag, nargs="+", default=None, help="the objectives to train: cft and sft and/or "
+                                                                     "sft-verified")
+        elif str(f.type) == "bool":
+            parser.add_argument(flag, type=lambda v: v.lower() in ("1", "true", "yes", "on"), default=None,
+                                metavar="true|false", help=f"(default: the preset's {f.name})")
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)
             parser.add_argument(flag, type=kind, default=None, help=f"(default: the preset's {f.name})")

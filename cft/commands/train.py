@@ -1,6 +1,8 @@
 """``python -m cft train | runs``: launch LoRA CFT/SFT runs and manage them.
 
     python -m cft train --dataset cft-600 --mode both --preset cpu-quick --max-steps 40 --name exp1
+    python -m cft train --dataset gen --mode all --name exp2            # cft + sft + sft-verified, equal steps
+    python -m cft train --dataset gen --mode sft --preview 3            # the examples as the model sees them
     python -m cft train --dataset cft-600 --mode cft --preset gpu --set lora_r=32 --set learning_rate=5e-5 --detach
     python -m cft train --config runs/exp1-cft/config.json --name exp2      # reuse a saved config
     python -m cft train --dataset cft-50k --preset qlora-7b --base-model Qwen/Qwen2.5-Math-7B --report-to tensorboard
@@ -23,14 +25,21 @@ import time
 
 from cft.errors import UserError
 
+PAIRS = {"both": ("cft", "sft"), "all": ("cft", "sft", "sft-verified")}
+
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="launch a LoRA CFT run, an SFT run, or both as a pair",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", help="store dataset to train on")
-    p.add_argument("--mode", choices=("cft", "sft", "both"), default="cft")
-    p.add_argument("--preset", default="cpu-quick",
-                   help="cpu-quick, gpu, lora-7b (one 80 GB card) or qlora-7b (4-bit; one 24 GB card)")
+    p.add_argument("--mode", choices=("cft", "sft", "sft-verified", "both", "all"), default="cft",
+                   help="both: cft + sft; all: cft + sft + sft-verified (equal optimizer steps)")
+    p.add_argument("--prompt-policy", choices=("system", "paper", "none"),
+                   help="how a question is asked at training and evaluation (see cft/prompts.py)")
+    p.add_argument("--preview", type=int, metavar="N",
+                   help="build the examples, print the first N as the model sees them and the counts; do not train")
+    p.add_argument("--preset", default="cpu-quick", help="a preset name (fills every hyperparameter): "
+                   "cpu-quick, gpu, paper-full, lora-7b (one 80 GB card), qlora-7b (4-bit; one 24 GB card), ...")
     p.add_argument("--config", help="start from a saved config.json instead of a preset")
     p.add_argument("--name", help="run name (both: NAME-cft and NAME-sft); default run-<date>-<time>")
     p.add_argument("--base-model", help="'embedded' (default), a local model dir or a Hub id")
@@ -76,14 +85,15 @@ def build_config(args):
         overrides[key.strip()] = value
     for flag, field in (("base_model", "base_model"), ("max_steps", "max_steps"), ("epochs", "num_epochs"),
                         ("lr", "learning_rate"), ("batch_size", "per_device_batch_size"), ("max_length", "max_length"),
-                        ("limit", "limit"), ("dataset", "dataset"), ("accelerate_config", "accelerate_config"),
-                        ("num_processes", "num_processes"), ("quantization", "quantization"), ("report_to", "report_to")):
+                        ("limit", "limit"), ("dataset", "dataset"), ("prompt_policy", "prompt_policy"),
+                        ("accelerate_config", "accelerate_config"), ("num_processes", "num_processes"),
+                        ("quantization", "quantization"), ("report_to", "report_to")):
         if getattr(args, flag) is not None:
             overrides[field] = getattr(args, flag)
     if args.reviewed_only:
         overrides["sample_filter"] = "reviewed"
     overrides["name"] = args.name or time.strftime("run-%m%d-%H%M%S")
-    overrides["mode"] = "cft" if args.mode == "both" else args.mode
+    overrides["mode"] = "cft" if args.mode in PAIRS else args.mode
     if args.config:
         base = TrainConfig.from_json(args.config).to_dict()
         base.update(resume=False, pair="", budget="")
@@ -140,15 +150,32 @@ def follow(names: list[str], poll: float = 1.0) -> int:
     return code
 
 
+def preview(config, modes: tuple[str, ...], n: int) -> int:
+    """Print each mode's first ``n`` examples (prompt, ``>>> TARGET >>>``, the loss-bearing target) and counts."""
+    from cft import models
+    from cft.train import runs
+    from cft.train.plan import make_plan, preview_text
+
+    tokenizer = models.load_tokenizer(config.base_model)
+    plans = runs.pair_plans(config, modes) if len(modes) > 1 else [make_plan(config, tokenizer=tokenizer)]
+    for plan in plans:
+        print(f"########## {plan.config.mode} ({plan.config.prompt_policy} prompt policy) ##########")
+        print(preview_text(plan, tokenizer, n))
+        print()
+    return 0
+
+
 def run_train(args) -> int:
     from cft.train import runs
 
     if not args.dataset and not args.config:
         raise UserError("--dataset is required (the store dataset to train on)")
     config = build_config(args)
-    if args.mode == "both":
-        started = runs.launch_pair(config)
-        print(f"launched pair {started[0]['name']} + {started[1]['name']}: "
+    if args.preview is not None:
+        return preview(config, PAIRS.get(args.mode, (args.mode,)), args.preview)
+    if args.mode in PAIRS:
+        started = runs.launch_pair(config, PAIRS[args.mode])
+        print(f"launched {' + '.join(s['name'] for s in started)}: "
               f"{runs.pair_budget_text(runs.config_of(started[0]['name']))}")
     else:
         started = [runs.launch(config)]

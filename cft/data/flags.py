@@ -110,7 +110,7 @@ def _grade(reference: str, response: str) -> tuple[str | None, bool | None]:
     from cft import grading
 
     if threading.current_thread() is threading.main_thread():
-        predicted = grading.extract_answer(response)
+        predicted = grading.extract_answer(response, reference)
         return predicted, bool(predicted) and grading.answers_match(reference, predicted)
     grade = grading.grade_one(reference, response)
     return grade.extracted, (None if grade.timed_out else grade.correct)

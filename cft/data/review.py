@@ -55,56 +55,113 @@ class Filters:
             "order": self.order or "id",
         }
 
+    def signature(self) -> list:
+        """What a page position is only valid for: the same dataset, filter and order."""
+        kwargs = self.store_kwargs()
+        status = kwargs["status"]
+        kwargs["status"] = sorted(status) if isinstance(status, (list, tuple)) else status
+        return [self.dataset, *kwargs.values()]
+
 
 @dataclass
 class Page:
+    """One page of the table, and where it sits: ``first``/``last`` are its first and last rows' keys, which the
+    next, previous and refresh requests page from (by key: as fast on page 20,000 as on page 1)."""
+
     samples: list[Sample]
     total: int
-    page: int  # 1-based, clamped to [1, pages]
+    page: int  # 1-based, clamped to [1, pages]; after many edits elsewhere it may be off by a page or so
     pages: int
+    exact: bool = True  # False: ``total`` is a lower bound (a search stops counting)
+    first: list | None = None
+    last: list | None = None
+    signature: list | None = None  # the filter and order it was read with (Filters.signature)
+
+    @property
+    def start(self) -> int:
+        """The row number of the first row (1-based): exact on page 1 and the last page, else page-based."""
+        if self.page >= self.pages and self.exact:
+            return max(1, self.total - len(self.samples) + 1)
+        return (self.page - 1) * PAGE_SIZE + 1
+
+    def position(self) -> dict:
+        """What the table keeps between requests (JSON-able)."""
+        return {"page": self.page, "first": self.first, "last": self.last, "filters": self.signature}
 
 
-def browse(store, filters: Filters, page: int = 1) -> Page:
-    """One page of matching samples. Pages are 1-based; an out-of-range page is clamped."""
+MOVES = ("next", "prev", "first", "last", "here")
+
+
+def browse(store, filters: Filters, page: int = 1, *, move: str | None = None, position: dict | None = None) -> Page:
+    """A page of matching samples.
+
+    ``move`` pages by key from ``position`` (what :meth:`Page.position` returned for the page shown): ``next``,
+    ``prev``, ``here`` (the same page again, e.g. after a save), ``first``, ``last``. Without a move (or a
+    position), ``page`` is a page number: the first and last pages are read by key, any other by offset (a jump).
+    """
+    if move is not None and move not in MOVES:
+        raise UserError(f"move must be one of {MOVES}, got {move!r}")
     kwargs = filters.store_kwargs()
-    _, total = store.query(filters.dataset, **kwargs, limit=0)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, int(page or 1)), pages)
-    samples, total = store.query(filters.dataset, **kwargs, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    return Page(samples, total, page, pages)
+    # A position read under another filter or order says nothing about this one: then start from ``page``.
+    pos = position if position and position.get("filters") == filters.signature() else {}
+    current = int(pos.get("page") or page or 1)
+
+    def read(number: int, **where) -> Page:
+        got = store.page(filters.dataset, **kwargs, **{"limit": PAGE_SIZE, **where})
+        pages = max(1, -(-got.total // PAGE_SIZE))
+        number = pages if where.get("last") and not where.get("offset") else min(max(1, number), pages)
+        return Page(got.samples, got.total, number, pages, got.exact, list(got.first) if got.first else None,
+                    list(got.last) if got.last else None, filters.signature())
+
+    def last_page() -> Page:
+        # The last page holds what is left after the full pages (as paging forward would end), not 50 rows.
+        total = store.page(filters.dataset, **kwargs, limit=0)  # from the counts: cheap
+        rest = total.total % PAGE_SIZE if total.exact else 0
+        return read(0, last=True, limit=rest or PAGE_SIZE)
+
+    if move == "next" and pos.get("last"):
+        shown = read(current + 1, after=pos["last"])
+        return shown if shown.samples else browse(store, filters, move="here", position=pos)
+    if move == "prev" and pos.get("first"):
+        shown = read(current - 1, before=pos["first"])
+        return shown if len(shown.samples) == PAGE_SIZE else read(1)  # reached the start: a full first page
+    if move == "here" and pos.get("first"):
+        shown = read(current, at=pos["first"])
+        return shown if shown.samples else read(1)
+    if move == "last":
+        return last_page()
+    if move in ("first", "next", "prev", "here"):
+        return read(1)
+    number = max(1, int(page or 1))
+    if number == 1:
+        return read(1)
+    total = store.page(filters.dataset, **kwargs, limit=0).total
+    if number >= -(-total // PAGE_SIZE):
+        return last_page()
+    # A jump is the one read by offset, so it counts from the nearer end: at most half the rows are skipped.
+    after = total - number * PAGE_SIZE  # rows after the wanted page
+    if after < (number - 1) * PAGE_SIZE:
+        return read(number, last=True, offset=after)
+    return read(number, offset=(number - 1) * PAGE_SIZE)
 
 
 def dataset_names(store) -> list[str]:
     return [d["name"] for d in store.datasets()]
 
 
-def sources(store, dataset: str | None, scan: int = 5000) -> list[str]:
-    """Distinct sources among the first ``scan`` samples (the store has no DISTINCT query; enough for a picker)."""
-    samples, _ = store.query(dataset, order="id", limit=scan)
-    return sorted({s.source for s in samples if s.source})
+def sources(store, dataset: str | None) -> list[str]:
+    """Every source the dataset's samples name (kept in the store's counts: nothing is scanned)."""
+    return store.sources(dataset)
 
 
 def neighbor(store, filters: Filters, current_id, step: int) -> int | None:
     """The id ``step`` places from ``current_id`` within the filter and order, or None at either end.
 
     After a submit the current sample may no longer match the filter (e.g. "pending only"): then the next one
-    is the first matching sample that came after it in the same order over the whole dataset.
+    is the first matching sample that comes after it in the same order. Found by key, not by listing ids.
     """
     kwargs = filters.store_kwargs()
-    ids = store.ids(filters.dataset, **kwargs)
-    if not ids:
-        return None
-    if current_id in (None, ""):
-        return ids[0] if step > 0 else ids[-1]
-    current_id = int(current_id)
-    if current_id in ids:
-        i = ids.index(current_id) + step
-        return ids[i] if 0 <= i < len(ids) else None
-    order = store.ids(filters.dataset, order=kwargs["order"])
-    matching = set(ids)
-    pos = order.index(current_id) if current_id in order else -1
-    walk = order[pos + 1:] if step > 0 else reversed(order[:max(pos, 0)])
-    return next((i for i in walk if i in matching), None)
+    return store.neighbor(filters.dataset, current_id, step, **kwargs)
 
 
 # -- the critique and its verdict ----------------------------------------------------------------------------------
@@ -132,8 +189,11 @@ def diff_counts(old: str | None, new: str | None) -> tuple[int, int]:
 
 # -- saving --------------------------------------------------------------------------------------------------------
 def annotator_name(username: str | None, typed: str | None) -> str:
-    """The logged-in user (gr auth) wins; else the name typed in the tab; else "anonymous"."""
-    return (username or "").strip() or (typed or "").strip() or ANONYMOUS
+    """The logged-in user (gr auth) wins; else the name typed in the tab (workspace.check_label: it is saved in the
+    history and shown to every annotator); else "anonymous"."""
+    if (username or "").strip():
+        return username.strip()
+    return workspace.check_label(typed, "annotator name") if (typed or "").strip() else ANONYMOUS
 
 
 def _open_id(sample_id) -> int:

@@ -115,7 +115,8 @@ def judge(reference: str, output: str) -> dict:
 
 
 def side_by_side(labels: list[str], question: str, reference: str = "", *, max_new_tokens: int = 512,
-                 cache: ModelCache | None = None, min_interval: float = 0.1) -> Iterator[dict]:
+                 cache: ModelCache | None = None, min_interval: float = 0.1,
+                 prompt_policy: str = "system") -> Iterator[dict]:
     """Stream the answers of up to three models to one question, stepped in turn.
 
     Yields ``{"labels", "answers", "finished", "results"}``: answers grow together; ``results`` (extracted answer
@@ -138,7 +139,7 @@ def side_by_side(labels: list[str], question: str, reference: str = "", *, max_n
             streams.append(stream_text(*endpoint, eval_messages(question), max_tokens=int(max_new_tokens)))
             continue
         model, tokenizer = cache.get_label(label)
-        streams.append(token_stream(model, tokenizer, render(tokenizer, eval_messages(question)),
+        streams.append(token_stream(model, tokenizer, render(tokenizer, eval_messages(question, prompt_policy)),
                                     max_new_tokens=int(max_new_tokens)))
     results: list[dict | None] = [None] * len(labels)
     last = 0.0

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cft import workspace
+from cft import demo, paths, workspace
 from cft.config import JobConfig
 from cft.errors import UserError
 
@@ -16,7 +16,7 @@ KIND = "eval"
 # Fields that define what an eval measures: resuming under the same name with any of these changed would mix
 # two different experiments in one results file, so it is refused.
 IDENTITY_FIELDS = ("kind", "model", "adapter", "benchmark", "limit", "seed", "max_new_tokens", "greedy", "temperature",
-                   "engine", "endpoint_url", "endpoint_model")
+                   "prompt_policy", "engine", "endpoint_url", "endpoint_model")
 
 
 @dataclass
@@ -46,6 +46,9 @@ class EvalConfig(JobConfig):
     endpoint_url: str = ""
     endpoint_model: str = ""
     endpoint_extra: dict | None = None  # request-body extras, e.g. cft.engines.NEUTRAL_EXTRA["llama.cpp"]
+    # How the question is asked (cft.prompts.PROMPT_POLICIES). Empty: the policy the adapter's run trained under
+    # (so a run is evaluated as it was trained), else the default "system".
+    prompt_policy: str = ""
 
     def __post_init__(self) -> None:
         if self.limit is not None and int(self.limit) <= 0:
@@ -57,13 +60,33 @@ class EvalConfig(JobConfig):
         from cft.engines import check
 
         check(self.engine, self.endpoint_url, self.endpoint_model, self.adapter, self.what)
+        check_inputs(self.model, self.adapter, self.benchmark if self.kind == KIND else None)
+        demo.check_limits(self.what, limit=self.limit, max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
+        from cft.prompts import check_policy
+
+        self.prompt_policy = self.prompt_policy or policy_of(self.adapter)
+        check_policy(self.prompt_policy, f"{self.what} field prompt_policy")
         if not self.name:
             self.name = default_name(self)
         eval_dir(self.name)  # refuse path tricks early, naming the field
 
 
+def check_inputs(model: str | None, adapter: str | None, benchmark: str | None) -> None:
+    """Refuse, before anything is written or spawned, a model, adapter or benchmark that cannot be used (cft.paths:
+    paths outside the allowed roots read like missing ones; demo mode's allow-list)."""
+    from cft.data.benchmarks import check_benchmark
+
+    if model and model != "embedded":
+        paths.model_dir(model)
+    if adapter:
+        resolve_adapter(adapter)
+    if benchmark is not None:
+        check_benchmark(benchmark)
+
+
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.") or "model"
+    """``text`` as a default name under the one name rule (cft.workspace.check_name), cut to its length."""
+    return (re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-._") or "model")[:workspace.NAME_MAX].rstrip("-._")
 
 
 def model_label(model: str | None, adapter: str | None) -> str:
@@ -113,9 +136,12 @@ def resolve_adapter(adapter: str | None) -> Path | None:
     if not adapter:
         return None
     text = str(adapter)
-    path = Path(text).expanduser()
-    if (path / "adapter_config.json").exists():
-        return path.resolve()
+    local = paths.model_dir(text, "adapter")  # a path: allowed and there, or one refusal that reveals nothing
+    if local is not None:
+        if not workspace.holds_weights(local):
+            raise UserError(f"adapter {text!r}: not a PEFT adapter directory (no adapter_config.json) "
+                            "nor a fully fine-tuned model")
+        return local
     runs = workspace.runs_dir()
     run, _, ckpt = text.partition("/")
     try:
@@ -123,15 +149,34 @@ def resolve_adapter(adapter: str | None) -> Path | None:
     except UserError:
         run_dir = None
     if run_dir is not None and run_dir.is_dir():
-        candidate = run_dir / "checkpoints" / ckpt if ckpt else run_dir / "adapter"
-        if ckpt and "/" not in ckpt and (candidate / "adapter_config.json").exists():
+        candidate = run_dir / "checkpoints" / ckpt if ckpt else workspace.final_weights(run_dir)
+        if ckpt and "/" not in ckpt and candidate in workspace.checkpoints(run_dir):
             return candidate.resolve()
-        if not ckpt and (candidate / "adapter_config.json").exists():
+        if not ckpt and workspace.holds_weights(candidate):
             return candidate.resolve()
         raise UserError(f"adapter {text!r}: run {run!r} has no adapter at {candidate} (is the run finished?)")
     raise UserError(
         f"adapter {text!r}: not a PEFT adapter directory (no adapter_config.json) and no run named {run!r} under {runs}"
     )
+
+
+def policy_of(adapter: str | None) -> str:
+    """The prompt policy a run (named as an adapter: ``run`` or ``run/checkpoint-N``) trained under; the default
+    otherwise. Evaluating a run under another policy than it trained with is a different experiment."""
+    from cft.config import read_json_object
+    from cft.prompts import DEFAULT_PROMPT_POLICY
+
+    run = str(adapter or "").partition("/")[0]
+    try:
+        path = workspace.safe_child(workspace.runs_dir(), run, "run name") / "config.json" if run else None
+    except UserError:
+        path = None
+    if path is None or not path.is_file():
+        return DEFAULT_PROMPT_POLICY
+    try:
+        return read_json_object(str(path), "run config").get("prompt_policy") or DEFAULT_PROMPT_POLICY
+    except UserError:
+        return DEFAULT_PROMPT_POLICY
 
 
 def run_checkpoints(run: str) -> list[Path]:
@@ -161,6 +206,8 @@ class SelectConfig(JobConfig):
 
     def __post_init__(self) -> None:
         run_checkpoints(self.run)  # a run without checkpoints is refused now, not in the background
+        check_inputs(self.model, None, self.benchmark)
+        demo.check_limits(self.what, limit=self.limit, max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
         if not self.name:
             self.name = slug(f"select-{self.run}-{Path(self.benchmark).stem}-{self.limit or 'all'}")
         eval_dir(self.name)

@@ -112,7 +112,7 @@ def load_pairs(source: str, *, limit: int | None, seed: int, grading_timeout: fl
 
 
 def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None] | None = None,
-               stop_after: int | None = None, model_and_tokenizer=None) -> dict:
+               stop_after: int | None = None, model_and_tokenizer=None, force: bool = False) -> dict:
     """Run (or resume) a critic eval; returns the summary, also written to summary.json."""
     from cft.data.samples import parse_verdict
     from cft.prompts import critic_messages
@@ -129,7 +129,8 @@ def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None
         return rows
 
     summary, rows = run_items(config, pairs, lambda p: critic_messages(p.question, p.solution),
-                              judged, progress=progress, stop_after=stop_after, model_and_tokenizer=model_and_tokenizer)
+                              judged, progress=progress, stop_after=stop_after, model_and_tokenizer=model_and_tokenizer,
+                              force=force)
     summary.update(critic_metrics(rows))
     summary.pop("timed_out", None)
     summary.pop("no_answer", None)

@@ -10,7 +10,7 @@ import signal
 import traceback
 from pathlib import Path
 
-from cft import jobs
+from cft import jobs, redact
 from cft.config import read_json_object
 from cft.errors import UserError
 from cft.evaluate.config import EvalConfig, SelectConfig, eval_dir
@@ -24,12 +24,12 @@ def spawn(config: EvalConfig | SelectConfig, job: jobs.JobDir) -> jobs.JobDir:
     return job
 
 
-def launch(config: EvalConfig) -> jobs.JobDir:
+def launch(config: EvalConfig, *, force: bool = False) -> jobs.JobDir:
     """Start the eval (or critic eval) as a background job writing into its eval dir; returns the job dir."""
     job = jobs.JobDir(eval_dir(config.name))
     if job.status().get("state") in jobs.ACTIVE:
         raise UserError(f"eval {config.name!r} is already running (pid {job.status().get('pid')})")
-    return spawn(config, prepare_dir(config))
+    return spawn(config, prepare_dir(config, force=force))
 
 
 def launch_selection(config: SelectConfig) -> jobs.JobDir:
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run one evaluation job (normally started by the app or the CLI).")
     parser.add_argument("--config", required=True)
     args = parser.parse_args(argv)
+    redact.guard_output()  # the eval's log is this process's output: no secret may land in it
     config = load_config(args.config)
     job = jobs.JobDir(Path(args.config).resolve().parent)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from cft import jobs, workspace
 from cft.errors import UserError
 from cft.evaluate.config import KIND, EvalConfig, config_label, eval_dir
-from cft.evaluate.stats import wilson_interval
+from cft.evaluate.stats import side_effects, wilson_interval
+from cft.grading import GRADER_VERSION
 
 def read_results(path_or_name: str | Path) -> list[dict]:
     """Rows of a results.jsonl (eval name or file), first occurrence of each id only; a torn last line is ignored."""
@@ -68,6 +69,9 @@ def summarize(rows: list[dict], *, total: int, seconds: float, config: EvalConfi
         "ci95": [lo, hi],
         "timed_out": sum(1 for r in rows if r.get("timed_out")),
         "no_answer": sum(1 for r in rows if r.get("extracted") in (None, "")),
+        "prompt_policy": config.prompt_policy,
+        "grader_version": GRADER_VERSION,
+        **side_effects(rows),
         "seconds": round(seconds, 2),
         "finished_at": time.time(),
     }

@@ -23,23 +23,49 @@ from typing import Callable
 
 from cft import jobs
 from cft.errors import UserError
-from cft.evaluate.config import IDENTITY_FIELDS, EvalConfig, eval_dir, resolve_adapter
+from cft.evaluate.config import IDENTITY_FIELDS, KIND, EvalConfig, eval_dir, resolve_adapter
+from cft.fingerprint import Fingerprint, digest, model_identity
 from cft.evaluate.results import append_rows, read_results, read_summary, summarize
 
 
-def prepare_dir(config: EvalConfig) -> jobs.JobDir:
-    """Create or re-open the eval dir; refuse to resume into a dir that measured something else."""
+def fingerprint(config: EvalConfig) -> Fingerprint:
+    """What an eval measures: its identity fields, the content of its items, the model's weights and revision.
+
+    The grader is recorded too, but apart (``grader``): results graded by an older grader are re-graded
+    (:mod:`cft.evaluate.regrade`), not generated again."""
+    from cft.grading import GRADER_VERSION
+
+    parts: dict = {"config": {k: getattr(config, k) for k in IDENTITY_FIELDS}, "grader": GRADER_VERSION,
+                   **model_identity(config.model, resolve_adapter(config.adapter))}
+    if config.kind == KIND:
+        from cft.data.benchmarks import load_benchmark
+
+        parts["items"] = digest([(p.id, p.question, p.answer) for p in
+                                 load_benchmark(config.benchmark, limit=config.limit, seed=config.seed)])
+    return Fingerprint(parts)
+
+
+def prepare_dir(config: EvalConfig, *, force: bool = False) -> jobs.JobDir:
+    """Create or re-open the eval dir. Results are resumed only when they measured the same thing: an eval whose
+    fingerprint differs (other settings, other items, retrained weights) is refused, naming what changed, unless
+    ``force``, which starts it afresh. A different grader alone is no reason to regenerate: regrade instead."""
     job = jobs.JobDir(eval_dir(config.name))
-    existing = job.config()
-    if existing:
-        diffs = [k for k in IDENTITY_FIELDS if existing.get(k, getattr(EvalConfig, k, None)) != getattr(config, k)]
-        if diffs:
-            fields_ = ", ".join(f"{k}: {existing.get(k)!r} -> {getattr(config, k)!r}" for k in diffs)
-            raise UserError(
-                f"eval {config.name!r} already exists with a different setup ({fields_}); "
-                f"choose another --name or delete {job.path}"
-            )
+    now = fingerprint(config)
+    if job.config() or (job.path / "results.jsonl").exists():
+        old = Fingerprint.read(job.path)
+        if old is None:  # an eval from before fingerprints: its identity fields are all there is to compare
+            existing = job.config()
+            old = Fingerprint({**now.parts, "config": {k: existing.get(k, getattr(EvalConfig, k, None))
+                                                       for k in IDENTITY_FIELDS}})
+        changes = [c for c in now.changes(old) if not c.startswith("grader:")]
+        if changes and not force:
+            raise UserError(f"eval {config.name!r} already exists and measured something else ("
+                            f"{'; '.join(changes)}); choose another --name, or --force to redo it")
+        if changes:
+            for stale in ("results.jsonl", "summary.json", "progress.json"):
+                (job.path / stale).unlink(missing_ok=True)
     job.write_config(config.to_dict())
+    now.write(job.path)
     return job
 
 
@@ -52,25 +78,30 @@ def load(config: EvalConfig):
 
 
 def batch_generator(config: EvalConfig, model_and_tokenizer=None):
-    """``generate(conversations) -> texts`` for the config's engine: in-process (the model loaded once, here) or an
-    OpenAI-compatible endpoint sent the same messages with the same decoding (cft.engines)."""
+    """``(generate, tokenizer)`` for the config's engine. ``generate(conversations) -> texts`` runs in-process (the
+    model loaded once, here) or on an OpenAI-compatible endpoint sent the same messages with the same decoding
+    (cft.engines). ``tokenizer`` counts the answers' tokens: the local model's; for an endpoint, the tokenizer of
+    ``config.model`` when it names the served model's base, else None (the summary then reports characters)."""
     from cft import engines
 
     temperature = 0.0 if config.greedy else config.temperature
     if config.engine == "endpoint":
-        return lambda conversations: engines.endpoint_generate(
+        from cft.models import load_tokenizer
+
+        return (lambda conversations: engines.endpoint_generate(
             config.endpoint_url, config.endpoint_model, conversations, max_new_tokens=config.max_new_tokens,
             temperature=temperature, top_p=config.top_p, seeds=[config.seed] * len(conversations),
-            concurrency=config.batch_size, extra=config.endpoint_extra)
+            concurrency=config.batch_size, extra=config.endpoint_extra),
+            load_tokenizer(config.model) if config.model else None)
     model, tokenizer = model_and_tokenizer or load(config)
-    return lambda conversations: engines.local_generate(
+    return (lambda conversations: engines.local_generate(
         model, tokenizer, conversations, max_new_tokens=config.max_new_tokens, temperature=temperature,
-        top_p=config.top_p, batch_size=config.batch_size, seed=config.seed)
+        top_p=config.top_p, batch_size=config.batch_size, seed=config.seed)), tokenizer
 
 
 def run_items(config: EvalConfig, items_of: Callable[[], list], messages_of: Callable, rows_of: Callable, *,
               progress: Callable[[int, int, int], None] | None = None, stop_after: int | None = None,
-              model_and_tokenizer=None) -> tuple[dict, list[dict]]:
+              model_and_tokenizer=None, force: bool = False) -> tuple[dict, list[dict]]:
     """The resumable loop every kind of eval shares; returns the summary (not yet written) and every result row.
 
     ``items_of()`` lists the items (each with an ``id``), ``messages_of(item)`` is its chat messages, and
@@ -78,7 +109,7 @@ def run_items(config: EvalConfig, items_of: Callable[[], list], messages_of: Cal
     results.jsonl are skipped; each batch is appended before the next starts (resume granularity).
     ``progress(done, total, correct)`` is called after each batch; ``stop_after`` stops after that many new items.
     """
-    job = prepare_dir(config)
+    job = prepare_dir(config, force=force)
     results_path = job.path / "results.jsonl"
     started = time.time()
     items = items_of()
@@ -99,12 +130,15 @@ def run_items(config: EvalConfig, items_of: Callable[[], list], messages_of: Cal
 
     report()
     if todo:
-        generate = batch_generator(config, model_and_tokenizer)
+        generate, tokenizer = batch_generator(config, model_and_tokenizer)
         chunk = max(1, config.batch_size)
         for start in range(0, len(todo), chunk):
             batch = todo[start:start + chunk]
             outputs = generate([messages_of(item) for item in batch])
             rows = rows_of(batch, outputs)
+            for row, out in zip(rows, outputs):  # the answer's length, a side effect every summary reports
+                if tokenizer is not None:
+                    row["output_tokens"] = len(tokenizer(out, add_special_tokens=False)["input_ids"])
             append_rows(results_path, rows)
             done += len(rows)
             correct += sum(r["correct"] for r in rows)
@@ -120,7 +154,7 @@ def write_summary(config: EvalConfig, summary: dict) -> dict:
 
 
 def run_eval(config: EvalConfig, *, progress: Callable[[int, int, int], None] | None = None,
-             stop_after: int | None = None, model_and_tokenizer=None) -> dict:
+             stop_after: int | None = None, model_and_tokenizer=None, force: bool = False) -> dict:
     """Evaluate (or resume) ``config``; returns the summary, also written to summary.json.
 
     ``progress(done, total, correct)`` is called after each batch. ``stop_after`` stops after that many new
@@ -142,6 +176,7 @@ def run_eval(config: EvalConfig, *, progress: Callable[[int, int, int], None] | 
         return [{"id": p.id, "question": p.question, "reference": p.answer, "output": out, "extracted": g.extracted,
                  "correct": bool(g.correct), "timed_out": bool(g.timed_out)} for p, out, g in zip(batch, outputs, grades)]
 
-    summary, _ = run_items(config, problems, lambda p: eval_messages(p.question), graded,
-                           progress=progress, stop_after=stop_after, model_and_tokenizer=model_and_tokenizer)
+    summary, _ = run_items(config, problems, lambda p: eval_messages(p.question, config.prompt_policy), graded,
+                           progress=progress, stop_after=stop_after, model_and_tokenizer=model_and_tokenizer,
+                           force=force)
     return write_summary(config, summary)

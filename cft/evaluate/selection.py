@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from cft import jobs, workspace
+from cft.errors import UserError
 from cft.evaluate.config import EvalConfig, SelectConfig, eval_dir, run_checkpoints, slug
 from cft.evaluate.runner import run_eval
 
@@ -21,6 +22,7 @@ def select_checkpoint(
     max_new_tokens: int = 1024,
     batch_size: int = 8,
     progress: Callable[[str, int, int, int], None] | None = None,
+    prompt_policy: str = "",
 ) -> dict:
     """Evaluate every checkpoint of ``run`` on a validation subset and mark the best, as the paper does on MATH-500.
 
@@ -33,7 +35,7 @@ def select_checkpoint(
         config = EvalConfig(
             name=slug(f"select-{run}-{ckpt.name}-{Path(benchmark).stem}-{limit or 'all'}"), model=model,
             adapter=f"{run}/{ckpt.name}", benchmark=benchmark, limit=limit, seed=seed,
-            max_new_tokens=max_new_tokens, batch_size=batch_size,
+            max_new_tokens=max_new_tokens, batch_size=batch_size, prompt_policy=prompt_policy,
         )
         cb = (lambda d, t, c, _n=ckpt.name: progress(_n, d, t, c)) if progress else None
         summary = run_eval(config, progress=cb)
@@ -42,6 +44,7 @@ def select_checkpoint(
                            "ci95": summary["ci95"]})
     best = max(candidates, key=lambda c: (c["accuracy"], c["step"]))
     record = {"run": run, "benchmark": benchmark, "limit": limit, "seed": seed, "max_new_tokens": max_new_tokens,
+              "prompt_policy": prompt_policy,
               "best": best, "candidates": candidates, "selected_at": time.time()}
     out = workspace.runs_dir() / run / "best_checkpoint.json"
     jobs.write_json_atomic(out, record)
@@ -74,4 +77,8 @@ def runs_with_checkpoints() -> list[str]:
 
 def best_checkpoint(run: str) -> dict | None:
     """The run's ``best_checkpoint.json`` record, or None before a selection finished."""
-    return jobs.read_json(workspace.runs_dir() / run / "best_checkpoint.json", None)
+    try:
+        run_dir = workspace.safe_child(workspace.runs_dir(), run, "run name")  # a name never leaves the runs dir
+    except UserError:
+        return None
+    return jobs.read_json(run_dir / "best_checkpoint.json", None)

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from cft import jobs
+from cft import jobs, redact
 from cft.generate.job import run_job
 
 
@@ -18,9 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run one generation job from its config.json (a background job).")
     parser.add_argument("--config", required=True, help="jobs/<id>/config.json")
     parser.add_argument("--limit", type=int, default=None, help="stop after this many new samples (testing)")
+    parser.add_argument("--retry-failed", action="store_true", help="critique again the samples the teacher refused")
     args = parser.parse_args(argv)
+    redact.guard_output()  # the log is this process's output: an echoed key must not land in it
     job = jobs.JobDir(Path(args.config).resolve().parent)
-    return run_job(job, api_key=os.environ.get("OPENAI_API_KEY"), max_new_samples=args.limit)
+    return run_job(job, api_key=os.environ.get("OPENAI_API_KEY"), max_new_samples=args.limit,
+                   retry_failed=args.retry_failed)
 
 
 if __name__ == "__main__":

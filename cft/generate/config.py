@@ -20,7 +20,8 @@ class GenerateConfig(JobConfig):
     what = "generate config"
 
     # questions
-    source: str = "gsm8k_train"  # a benchmark name, "dataset:<name>", or a path to a .jsonl file
+    # a benchmark name, "dataset:<name>", a path to a .jsonl file, or several of these separated by commas
+    source: str = "gsm8k_train"
     n_questions: int = 20
     seed: int = 0
     # student
@@ -31,6 +32,8 @@ class GenerateConfig(JobConfig):
     top_p: float = 0.95
     max_new_tokens: int = 512
     batch_size: int = 16
+    # How the student is asked (cft.prompts.PROMPT_POLICIES): as the models it will be compared with are evaluated.
+    prompt_policy: str = "system"
     # where the samples go
     dataset: str = "generated"
     # teacher
@@ -58,6 +61,9 @@ class GenerateConfig(JobConfig):
                 raise UserError(f"generate config field {name!r}: expected {expected}, got {getattr(self, name)!r}")
 
         need(bool(str(self.source).strip()), "source", "a benchmark name, dataset:<name> or a .jsonl path")
+        from cft.prompts import PROMPT_POLICIES
+
+        need(self.prompt_policy in PROMPT_POLICIES, "prompt_policy", " or ".join(PROMPT_POLICIES))
         need(int(self.n_questions) >= 1, "n_questions", "at least 1")
         need(int(self.samples_per_question) >= 1, "samples_per_question", "at least 1")
         need(float(self.temperature) >= 0, "temperature", "a number >= 0")
@@ -69,6 +75,9 @@ class GenerateConfig(JobConfig):
         check(self.student_engine, self.student_endpoint_url, self.student_endpoint_model, self.student_adapter,
               "generate config")
         need(bool(str(self.dataset).strip()), "dataset", "a dataset name")
+        from cft import workspace
+
+        workspace.check_name(self.dataset, "generate config field 'dataset'")
         need(self.teacher in TEACHERS, "teacher", f"one of {TEACHERS}")
         if self.teacher == "openai":
             need(bool(self.base_url), "base_url", "an OpenAI-compatible endpoint URL (e.g. http://127.0.0.1:8080/v1)")
@@ -76,8 +85,34 @@ class GenerateConfig(JobConfig):
             need(int(self.concurrency) >= 1, "concurrency", "at least 1")
             need(float(self.timeout) > 0, "timeout", "seconds > 0")
             need(int(self.max_retries) >= 0, "max_retries", "0 or more")
+            from cft import urls
+
+            self.base_url = urls.check_base_url(self.base_url, "generate config field 'base_url'")
+        from cft import demo
+
+        demo.check_limits("generate config", n_questions=self.n_questions, max_new_tokens=self.max_new_tokens,
+                          samples_per_question=self.samples_per_question, batch_size=self.batch_size)
+        if self.teacher == "openai":
+            demo.check_limits("generate config", concurrency=self.concurrency,
+                              teacher_max_tokens=self.teacher_max_tokens)
+        self.check_inputs()
         if self.prices is not None:
             from cft.generate.pricing import validate_prices
 
             self.prices = validate_prices(self.prices)
         return self
+
+    def check_inputs(self) -> None:
+        """The question source, the student and its adapter name something this server may read (cft.paths: a
+        path outside the allowed roots reads like a missing one; demo mode's model allow-list)."""
+        from cft import paths
+        from cft.data.benchmarks import check_benchmark
+
+        source = str(self.source).strip()
+        if not source.startswith(DATASET_SOURCE_PREFIX):
+            check_benchmark(source)
+        if self.student_model and self.student_model != "embedded":
+            paths.model_dir(self.student_model, "student model")
+        if self.student_adapter:
+            paths.model_dir(self.student_adapter, "student adapter") or paths.resolve(
+                self.student_adapter, "student adapter", kind="dir", expected=paths.MODEL_EXPECTED)

@@ -11,7 +11,8 @@ class Counts:
     total: int = 0  # samples this job should end with
     generated: int = 0
     critiqued: int = 0
-    failed: int = 0
+    failed: int = 0  # requests that failed for the endpoint's reasons: the job fails, a relaunch retries them
+    failed_samples: int = 0  # samples the teacher refused (e.g. a 400): recorded with the reason and skipped
     conflicts: int = 0
     phase: str = "starting"
     tokens_in: int = 0
@@ -25,9 +26,6 @@ class Counts:
         out["samples"] = out.pop("total")
         out["errors"] = self.errors[-5:]
         return out
-
-
-ProgressFn = Callable[[Counts], None]
 
 
 ProgressFn = Callable[[Counts], None]

@@ -1,5 +1,9 @@
 """Critiques: each ``uncritiqued`` sample of a job gets one from the verifier or an OpenAI-compatible teacher, saved
-with a compare-and-set update (a human's edit made meanwhile is never overwritten) and status ``pending``."""
+with a compare-and-set update (a human's edit made meanwhile is never overwritten) and status ``pending``.
+
+A sample whose request the teacher refuses (a 400 for an over-long prompt) is recorded as failed in its
+``meta["teacher_error"]`` (the reason, redacted, and when), skipped by later runs of the job, and retried only when
+asked (``retry_failed``); a later critique clears the record."""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ import time
 from typing import Callable
 
 from cft.data.flags import compute_flags
+from cft.redact import redact
 from cft.data.samples import Sample
 from cft.data.store import ConflictError
 from cft.generate.config import GenerateConfig
 from cft.generate.counts import Counts, ProgressFn
+
+TEACHER_ERROR = "teacher_error"  # the sample's meta key for a refusal: {reason, at, teacher}
 
 
 def save_critique(store, sample: Sample, text: str, teacher: str, extra_flags: dict | None = None,
@@ -23,24 +30,36 @@ def save_critique(store, sample: Sample, text: str, teacher: str, extra_flags: d
     draft.flags.update(extra_flags or {})
     changes = {"critique": text, "original_critique": text, "teacher": teacher, "status": "pending",
                "verdict": draft.verdict, "flags": draft.flags}
-    if meta:
-        changes["meta"] = {**sample.meta, **meta}
+    if meta or TEACHER_ERROR in sample.meta:
+        changes["meta"] = {k: v for k, v in {**sample.meta, **(meta or {})}.items() if k != TEACHER_ERROR}
     return store.update(sample.id, changes, expected_revision=sample.revision, annotator=f"teacher:{teacher}")
 
 
-def pending_critiques(store, config: GenerateConfig, keys: set[str]) -> list[Sample]:
-    """This job's samples still waiting for a critique (resume: the critiqued ones are skipped)."""
+def pending_critiques(store, config: GenerateConfig, keys: set[str], *, retry_failed: bool = False) -> list[Sample]:
+    """This job's samples still waiting for a critique (resume: the critiqued ones are skipped, and so are the ones
+    the teacher refused unless ``retry_failed``)."""
     return [s for s in store.iter_samples(config.dataset, status="uncritiqued")
-            if s.key in keys and not (s.critique or "").strip()]
+            if s.key in keys and not (s.critique or "").strip() and (retry_failed or TEACHER_ERROR not in s.meta)]
 
 
 def count_done(store, config: GenerateConfig, keys: set[str], counts: Counts) -> None:
-    generated = critiqued = 0
+    generated = critiqued = refused = 0
     for s in store.iter_samples(config.dataset):
         if s.key in keys:
             generated += 1
             critiqued += s.status != "uncritiqued"
-    counts.generated, counts.critiqued = generated, critiqued
+            refused += s.status == "uncritiqued" and TEACHER_ERROR in s.meta
+    counts.generated, counts.critiqued, counts.failed_samples = generated, critiqued, refused
+
+
+def record_refusal(store, sample: Sample, error, teacher: str) -> None:
+    """Keep why the teacher refused ``sample`` in its meta (compare-and-set: a human's edit meanwhile wins)."""
+    reason = {"reason": redact(str(error))[:500], "at": time.time(), "teacher": teacher}
+    try:
+        store.update(sample.id, {"meta": {**sample.meta, TEACHER_ERROR: reason}}, expected_revision=sample.revision,
+                     annotator=f"teacher:{teacher}")
+    except ConflictError:
+        pass
 
 
 def critique_with_verifier(config: GenerateConfig, store, todo: list[Sample], counts: Counts,
@@ -79,7 +98,12 @@ def critique_with_openai(config: GenerateConfig, store, todo: list[Sample], coun
     base_in, base_out, base_cost = counts.tokens_in, counts.tokens_out, counts.cost
 
     def on_result(sample: Sample, reply, error) -> None:
-        if error is not None:
+        if error is not None and error.per_sample:
+            record_refusal(store, sample, error, config.model)
+            counts.failed_samples += 1
+            counts.errors.append(f"{sample.key}: {error}")
+            print(f"critique refused for {sample.key}, recorded and skipped: {error}", flush=True)
+        elif error is not None:
             counts.failed += 1
             counts.errors.append(f"{sample.key}: {error}")
             print(f"critique failed for {sample.key}: {error}", flush=True)

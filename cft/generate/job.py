@@ -10,7 +10,7 @@ import time
 import traceback
 from typing import Callable
 
-from cft import jobs, workspace
+from cft import jobs, redact, workspace
 from cft.errors import UserError
 from cft.generate.config import JOB_PREFIX, GenerateConfig
 from cft.generate.counts import Counts, ProgressFn
@@ -21,8 +21,9 @@ from cft.generate.student import sample_responses
 
 def run_generation(config: GenerateConfig, *, api_key: str | None = None, progress: ProgressFn | None = None,
                    stop: Callable[[], bool] | None = None, max_new_samples: int | None = None,
-                   store=None, counts: Counts | None = None) -> Counts:
-    """Sample what is missing, then critique what is uncritiqued. Safe to call again on the same config."""
+                   store=None, counts: Counts | None = None, retry_failed: bool = False) -> Counts:
+    """Sample what is missing, then critique what is uncritiqued. Safe to call again on the same config: samples the
+    teacher refused before are skipped unless ``retry_failed``."""
     from cft.data.store import Store
 
     config.validate()
@@ -38,7 +39,7 @@ def run_generation(config: GenerateConfig, *, api_key: str | None = None, progre
     count_done(store, config, key_set, counts)
     if stop and stop():
         return counts
-    todo = pending_critiques(store, config, key_set)
+    todo = pending_critiques(store, config, key_set, retry_failed=retry_failed)
     counts.phase = f"critiquing ({config.teacher})"
     if progress:
         progress(counts)
@@ -64,7 +65,7 @@ def progress_writer(job: jobs.JobDir) -> ProgressFn:
 
 
 def run_job(job: jobs.JobDir, *, api_key: str | None = None, progress: ProgressFn | None = None,
-            max_new_samples: int | None = None) -> int:
+            max_new_samples: int | None = None, retry_failed: bool = False) -> int:
     """Run the job whose config.json is in ``job``; updates status.json; returns an exit code."""
     stopping = {"flag": False}
 
@@ -87,7 +88,7 @@ def run_job(job: jobs.JobDir, *, api_key: str | None = None, progress: ProgressF
         print(f"generation job {job.name}: {config.n_questions} questions from {config.source} x "
               f"{config.samples_per_question} samples, teacher {config.teacher}", flush=True)
         counts = run_generation(config, api_key=api_key, progress=report, stop=lambda: stopping["flag"],
-                                max_new_samples=max_new_samples, counts=counts)
+                                max_new_samples=max_new_samples, counts=counts, retry_failed=retry_failed)
     except KeyboardInterrupt:  # Ctrl-C in the foreground CLI: record it, so the tab does not show a dead "running"
         job.write_status("stopped", **_summary(counts))
         raise
@@ -109,6 +110,9 @@ def run_job(job: jobs.JobDir, *, api_key: str | None = None, progress: ProgressF
         return 1
     job.write_status("completed", **_summary(counts))
     print(f"done: {counts.generated} generated, {counts.critiqued} critiqued", flush=True)
+    if counts.failed_samples:
+        print(f"{counts.failed_samples} sample(s) refused by the teacher, kept with their reason; resume with "
+              "retry_failed (--retry-failed) to try them again", flush=True)
     return 0
 
 
@@ -133,16 +137,18 @@ def new_job(config: GenerateConfig) -> jobs.JobDir:
     return job
 
 
-def _spawn(job: jobs.JobDir, api_key: str | None) -> None:
+def _spawn(job: jobs.JobDir, api_key: str | None, retry_failed: bool = False) -> None:
     # The key travels in the child's environment only: never in argv (visible in ps, saved in status.json).
+    redact.register(api_key)
     env = {"OPENAI_API_KEY": api_key} if api_key else None
-    jobs.spawn(["python", "-m", "cft.generate", "--config", str(job.config_path)], job, env=env)
+    argv = ["python", "-m", "cft.generate", "--config", str(job.config_path)]
+    jobs.spawn(argv + (["--retry-failed"] if retry_failed else []), job, env=env)
 
 
-def launch(config: GenerateConfig, api_key: str | None = None) -> jobs.JobDir:
+def launch(config: GenerateConfig, api_key: str | None = None, *, retry_failed: bool = False) -> jobs.JobDir:
     """Start a background generation job; returns its directory."""
     job = new_job(config)
-    _spawn(job, api_key)
+    _spawn(job, api_key, retry_failed)
     return job
 
 
@@ -153,15 +159,16 @@ def get_job(job_id: str) -> jobs.JobDir:
     return job
 
 
-def relaunch(job_id: str, api_key: str | None = None) -> jobs.JobDir:
-    """Start a finished, stopped or failed job again: it resumes where it stopped."""
+def relaunch(job_id: str, api_key: str | None = None, *, retry_failed: bool = False) -> jobs.JobDir:
+    """Start a finished, stopped or failed job again: it resumes where it stopped; the samples the teacher refused
+    are tried again only with ``retry_failed``."""
     job = get_job(job_id)
     if job.status().get("state") in jobs.ACTIVE:
         raise UserError(f"generation job {job_id!r} is still running")
     # A fresh status and progress: the old ended_at/error and the old ETA baseline belong to the last attempt.
     for path in (job.status_path, job.progress_path):
         path.unlink(missing_ok=True)
-    _spawn(job, api_key)
+    _spawn(job, api_key, retry_failed)
     return job
 
 

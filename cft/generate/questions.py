@@ -20,9 +20,28 @@ class Question:
     source: str  # the tag used in sample keys and the sample's ``source`` field
 
 
-def load_questions(config: GenerateConfig, store=None) -> list[Question]:
-    """The job's questions, the same ones every time for the same config (so a relaunch resumes)."""
-    source = str(config.source).strip()
+def load_questions(config: GenerateConfig, store=None, log=print) -> list[Question]:
+    """The job's questions, the same ones every time for the same config (so a relaunch resumes).
+
+    ``source`` may name several sources separated by commas (``gsm8k_train,wordprob_train``): each gives what it
+    has, in order, until ``n_questions`` are reached. Nothing is capped silently: when the sources hold fewer
+    questions than asked, ``log`` says how many exist and all of them are used.
+    """
+    sources = [part.strip() for part in str(config.source).split(",") if part.strip()]
+    wanted, out = int(config.n_questions), []
+    for source in sources:
+        if len(out) >= wanted:
+            break
+        got = _source_questions(source, config.replace(n_questions=wanted - len(out)), store)
+        if len(out) or len(got) < wanted - len(out):
+            log(f"questions: {len(got)} from {source}" + (" (all it has)" if len(got) < wanted - len(out) else ""))
+        out += got
+    if len(out) < wanted:
+        log(f"questions: asked for {wanted}, the source(s) {', '.join(sources)} hold {len(out)}: using {len(out)}")
+    return out
+
+
+def _source_questions(source: str, config: GenerateConfig, store) -> list[Question]:
     if source.startswith(DATASET_SOURCE_PREFIX):
         return _dataset_questions(source[len(DATASET_SOURCE_PREFIX):], config, store)
     from cft.data import benchmarks

@@ -53,10 +53,10 @@ def sample_responses(config: GenerateConfig, store, questions: list[Question], c
         part = todo[start:start + chunk]
         # A seed per batch derived from its first key: a relaunch that regenerates this batch gets the same text.
         batch_seed = (zlib.crc32(sample_key(*part[0]).encode()) ^ int(config.seed)) & 0x7FFFFFFF
-        # The student is asked exactly as it is at evaluation time (the paper's "reason step by step ... \boxed{}"
-        # system prompt): the responses are then the model's real test-time mistakes, and each ends in an
-        # extractable \boxed{} answer that the verifier (and a human) can compare with the reference.
-        conversations = [eval_messages(q.question) for q, _ in part]
+        # The student is asked exactly as it is at evaluation time (by default the paper's "reason step by step ...
+        # \boxed{}" system prompt; config.prompt_policy): the responses are then the model's real test-time
+        # mistakes, with a final answer that the verifier (and a human) can compare with the reference.
+        conversations = [eval_messages(q.question, config.prompt_policy) for q, _ in part]
         if endpoint:
             # One seed per sample: a server seeds each request alone, and k samples of one question must differ.
             seeds = [(zlib.crc32(sample_key(q, k).encode()) ^ int(config.seed)) & 0x7FFFFFFF for q, k in part]

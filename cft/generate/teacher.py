@@ -4,8 +4,8 @@ It sends the paper's teacher prompt (:func:`cft.prompts.teacher_messages`) throu
 (bounded concurrency, a per-request timeout, our own retries with exponential backoff and jitter on timeouts,
 connection errors, 429, 5xx and malformed bodies), at the teacher's sampling settings, and totals tokens and cost.
 
-The API key is taken from the caller or ``OPENAI_API_KEY`` and lives only in this process's memory: it is never
-part of a config, a log line or an error message.
+The API key is taken from the caller or ``OPENAI_API_KEY`` and lives only in this process's memory, and is masked
+(cft.redact) wherever text leaves it: never part of a config, a log line or an error message.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import time
 from typing import Awaitable, Callable, Iterable
 
 # Re-exported: callers and tests name them through the teacher module.
-from cft.chat_client import (ChatClient, EndpointError, MalformedResponse, Reply, classify, resolve_api_key,  # noqa: F401
-                             run_sync)
+from cft.chat_client import (SAMPLE_ERRORS, ChatClient, EndpointError, MalformedResponse, Reply, classify,  # noqa: F401
+                             resolve_api_key, run_sync, status_code)
 from cft.generate.pricing import Usage, price_for
 from cft.prompts import TEACHER_TEMPERATURE, TEACHER_TOP_P, teacher_messages
 
@@ -38,8 +38,8 @@ class OpenAITeacher(ChatClient):
         self.temperature, self.top_p, self.max_tokens = temperature, top_p, max_tokens
         self.usage = Usage(price=price_for(model, prices))
 
-    def _error(self, message: str, *, retryable: bool, attempts: int) -> TeacherError:
-        return TeacherError(message, retryable=retryable, attempts=attempts)
+    def _error(self, message: str, *, retryable: bool, attempts: int, per_sample: bool = False) -> TeacherError:
+        return TeacherError(message, retryable=retryable, attempts=attempts, per_sample=per_sample)
 
     def _on_reply(self, reply: Reply) -> None:
         self.usage.add(reply.tokens_in, reply.tokens_out)

@@ -155,8 +155,8 @@ def critique(question: str, response: str, reference_answer: str | None) -> Veri
     elif n_checked:
         lines.append(f"All {n_checked} calculation{'s' if n_checked != 1 else ''} in the solution are correct.")
 
-    final = extract_answer(response or "")
     reference_known = reference_answer is not None and str(reference_answer).strip() != ""
+    final = extract_answer(response or "", str(reference_answer) if reference_known else None)
     matches: bool | None = None
     if reference_known:
         ref = str(reference_answer).strip()

@@ -1,22 +1,22 @@
 """``python -m cft reproduce``: the paper's comparison, CFT against SFT on the same questions, end to end.
 
-Stages (each timed, each resumable because every stage writes through the store, run dirs and eval dirs):
-1. questions from a training split; 2. noisy student responses; 3. teacher critiques; 4. a LoRA CFT run and its
-paired LoRA SFT run (same questions, same steps); 5. base/SFT/CFT evaluated on GSM8K and MATH-500 subsets;
-6. each model as a critic on held-out solutions; then ``reports/<name>/report.md`` with plots.
+Stages (each timed, each reused only when its fingerprint matches): 1-3. questions, noisy student responses,
+teacher critiques; 4. every mode (CFT, SFT, SFT-verified) trained on them for every seed, with equal steps;
+5. optionally each run's checkpoint picked on a validation set disjoint from what is reported; 6. the base model and
+every run evaluated; 7. each model as a critic; then ``reports/<name>/report.md``.
 
-The report states what happened, including when CFT does not beat SFT at this scale.
+The report's verdicts follow paired statistics (exact McNemar, a paired bootstrap interval): no winner unless the
+interval excludes zero.
 
-Modules: ``config`` (ReproduceConfig), ``presets`` (cpu-smoke, gpu-small, paper), ``stages`` (each stage, timed, and
-:func:`reproduce`, the whole loop) and ``report`` (report.md, its tables, plots and honest verdict). The command
-line (``python -m cft reproduce``) is ``cft/commands/reproduce.py``.
+Modules: ``config`` (ReproduceConfig), ``presets`` (cpu-smoke, cpu, gpu-small, paper, paper-lora), ``stages`` (each
+stage, the fingerprint decisions, and :func:`reproduce`, the whole loop), ``tables`` (the report's tables and
+verdicts) and ``report`` (report.md and its plot). The command line is ``cft/commands/reproduce.py``.
 
 May import: the cft core, cft.data, cft.generate, cft.train and cft.evaluate. Imported by: the CLI.
 """
 
 from cft.reproduce.config import ReproduceConfig
 from cft.reproduce.presets import PRESETS, preset_config
-from cft.reproduce.report import verdict_sentence
 from cft.reproduce.stages import reproduce
 
-__all__ = ["PRESETS", "ReproduceConfig", "preset_config", "reproduce", "verdict_sentence"]
+__all__ = ["PRESETS", "ReproduceConfig", "preset_config", "reproduce"]

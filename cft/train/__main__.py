@@ -11,6 +11,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cft.train", description="Run one CFT/SFT LoRA training job.")
     parser.add_argument("--config", required=True, help="runs/<name>/config.json")
     args = parser.parse_args(argv)
+    from cft import redact
+
+    redact.guard_output()  # train.log is this process's output: no secret may land in it
     from cft.train.job import run_job  # torch: only once the arguments are good
 
     return run_job(args.config)

@@ -11,6 +11,7 @@ from transformers import TrainerCallback
 
 from cft.train.distributed import any_rank
 from cft.train.hardware import rank, world_size
+from cft.workspace import CHECKPOINT_MARKER, mark_checkpoint_complete
 
 
 def memory_mb() -> float:
@@ -67,7 +68,22 @@ class RunCallback(TrainerCallback):
         if self.is_main:
             self.job.write_progress(state.global_step, state.max_steps, step=state.global_step,
                                     eta=self._eta(state), elapsed=time.time() - self.t0)
+            if control.should_save:
+                # A save into a directory that already has a marker (the same step saved again) must not look
+                # complete while its files are being rewritten: the marker comes back in on_save.
+                (self._checkpoint_dir(args, state) / CHECKPOINT_MARKER).unlink(missing_ok=True)
         return control
+
+    @staticmethod
+    def _checkpoint_dir(args, state) -> Path:
+        return Path(args.output_dir) / f"checkpoint-{state.global_step}"
+
+    def on_save(self, args, state, control, **kw):
+        """The Trainer has written the whole checkpoint: mark it complete (cft.workspace.checkpoints trusts only
+        marked or verifiably whole ones, so a kill during the save never leaves a checkpoint that resume picks)."""
+        path = self._checkpoint_dir(args, state)
+        if self.is_main and path.is_dir():
+            mark_checkpoint_complete(path)
 
     def on_train_end(self, args, state, control, **kw):
         if world_size() > 1:

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from cft.config import JobConfig
 from cft.errors import UserError
 
-MODES = ("cft", "sft")
+# The three objectives a comparison trains (the paper's definitions; cft.train.examples builds each):
+MODES = ("cft", "sft", "sft-verified")
+MODE_NOTES = {
+    "cft": "critique a noisy response: P(critique | question, response)",
+    "sft": "imitate the reference solution, ending with its final answer: P(solution | question)",
+    "sft-verified": "imitate the student's own responses whose final answer matches the reference",
+}
+FINETUNING = ("lora", "full")
 SAMPLE_FILTERS = ("usable", "reviewed")  # usable: every non-discarded sample that has a critique
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
@@ -37,8 +44,12 @@ class TrainConfig(JobConfig):
     dataset: str = ""
     base_model: str = "embedded"
     mode: str = "cft"
+    # How a question is asked when the model answers it, at training and at evaluation (cft.prompts.PROMPT_POLICIES).
+    prompt_policy: str = "system"
     sample_filter: str = "usable"
     limit: int = 0  # use at most this many samples (0: all), for quick experiments
+    # "lora" trains adapters; "full" every weight (the paper's setting; use a full-fine-tune learning rate, ~1e-5).
+    finetuning: str = "lora"
     # LoRA
     lora_r: int = 16
     lora_alpha: int = 32
@@ -59,6 +70,7 @@ class TrainConfig(JobConfig):
     max_eval_examples: int = 64  # eval costs forward passes on every eval step: keep it bounded on CPU
     eval_steps: int = 50
     save_steps: int = 50
+    keep_checkpoints: int = 0  # 0: keep every checkpoint, so any of them can be selected; N: only the last N
     logging_steps: int = 5
     seed: int = 42
     precision: str = "auto"
@@ -91,8 +103,20 @@ class TrainConfig(JobConfig):
         workspace.check_name(self.name, "training config field name")
         if not self.dataset:
             raise bad("dataset", "the name of a dataset in the sample store")
+        if self.base_model and self.base_model != "embedded":
+            from cft import paths
+
+            paths.model_dir(self.base_model, "training config field base_model")  # allowed roots; demo allow-list
         if self.mode not in MODES:
             raise bad("mode", " or ".join(MODES))
+        from cft.prompts import PROMPT_POLICIES
+
+        if self.prompt_policy not in PROMPT_POLICIES:
+            raise bad("prompt_policy", " or ".join(PROMPT_POLICIES))
+        if self.finetuning not in FINETUNING:
+            raise bad("finetuning", " or ".join(FINETUNING))
+        if self.keep_checkpoints < 0:
+            raise bad("keep_checkpoints", "0 (keep all) or a positive number")
         if self.sample_filter not in SAMPLE_FILTERS:
             raise bad("sample_filter", " or ".join(SAMPLE_FILTERS))
         if self.precision not in PRECISIONS:

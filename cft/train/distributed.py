@@ -30,10 +30,15 @@ def accelerate_config_path(value: str) -> Path:
     field and the file when it is neither, or is not an accelerate config."""
     import yaml
 
+    from cft import paths
+
     text = str(value).strip()
-    path = SHIPPED / f"{text}.yaml" if text in shipped_configs() else Path(text).expanduser()
-    if not path.is_file():
-        raise UserError(f"{FIELD}={text!r}: no such file (or a shipped config: {', '.join(shipped_configs())})")
+    if text in shipped_configs():
+        path = SHIPPED / f"{text}.yaml"
+    else:  # a user's file: only inside the allowed roots, and a refusal that reveals nothing about others
+        path = paths.resolve(text, FIELD, kind="file",
+                             expected=f"a shipped config ({', '.join(shipped_configs())}) or a YAML file inside the "
+                                      f"workspace or a directory listed in {paths.ALLOWED_DIRS_ENV}")
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:

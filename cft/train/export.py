@@ -24,7 +24,7 @@ def export_merged(name: str, out_dir: str | Path, *, push_to_hub: str | None = N
     import torch
 
     model, tokenizer = models.load_model(info["base_model"] or None, adapter=info["adapter_path"], dtype=torch.float32, device="cpu")
-    merged = model.merge_and_unload()
+    merged = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model  # a full fine-tune: as is
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)

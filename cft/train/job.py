@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 import traceback
@@ -16,32 +17,31 @@ from transformers.trainer_callback import PrinterCallback
 
 from cft import workspace
 from cft.errors import UserError
-from cft.jobs import JobDir
+from cft.jobs import JobDir, write_text_atomic
 from cft.train.callbacks import RunCallback
 from cft.train.collator import PadCollator
 from cft.train.config import TrainConfig
 from cft.train.distributed import any_rank
 from cft.train.examples import build_examples, load_samples
 from cft.train.hardware import auto_threads, cpu_native_bf16, is_main_process, world_size
+from cft.train.plan import load_examples
 from cft.train.trainer import TargetOnlyTrainer, load_base, lora_model, training_arguments
 
 
 def last_checkpoint(run_dir: Path) -> Path | None:
-    ckpts = run_dir / "checkpoints"
-    if not ckpts.is_dir():
-        return None
-    from transformers.trainer_utils import get_last_checkpoint
-
-    found = get_last_checkpoint(str(ckpts))
-    return Path(found) if found else None
+    """The newest complete checkpoint a resume can start from (cft.workspace.checkpoints). Half-written ones, left
+    by a kill during a save, are removed first: the Trainer would count them when it rotates old checkpoints."""
+    for partial in workspace.incomplete_checkpoints(run_dir):
+        print(f"[cft] removing {partial.name}: it was not completely written (killed during the save?)", flush=True)
+        shutil.rmtree(partial, ignore_errors=True)
+    found = workspace.checkpoints(run_dir, resumable=True)
+    return found[-1] if found else None
 
 
 def _truncate_metrics(job, step: int) -> None:
     """On resume, drop metric lines logged after the checkpoint: those steps are trained again."""
     records = [r for r in job.metrics() if r.get("step", 0) <= step]
-    tmp = job.metrics_path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
-    os.replace(tmp, job.metrics_path)
+    write_text_atomic(job.metrics_path, "".join(json.dumps(r) + "\n" for r in records))
 
 
 def build_trainer(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, samples: list | None = None,
@@ -52,9 +52,11 @@ def build_trainer(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: 
     torch.set_num_threads(config.torch_threads or auto_threads())
 
     model, tokenizer = load_base(config)
-    if samples is None:
-        samples = load_samples(config)
-    data = build_examples(config, tokenizer, samples)
+    # The examples the launcher built and the user previewed (runs/<name>/examples/); built here only when a
+    # caller trains outside a launch (tests, benchmarks) or passes its own samples.
+    data = load_examples(run_dir) if samples is None else None
+    if data is None:
+        data = build_examples(config, tokenizer, load_samples(config) if samples is None else samples)
     print(f"[cft] {config.mode} run {config.name}: {json.dumps(data.stats)}", flush=True)
     if is_main:
         job.write_status("running", data=data.stats)
@@ -62,9 +64,11 @@ def build_trainer(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: 
     if not torch.cuda.is_available() and config.precision == "bf16" and not cpu_native_bf16():
         print("[cft] note: this CPU has no native bf16 (AVX512-BF16/AMX): bf16 autocast is emulated and slower "
               "than fp32", flush=True)
-    model = lora_model(model, config)
-    trainable, total = model.get_nb_trainable_parameters()
-    print(f"[cft] LoRA: {trainable:,} trainable of {total:,} parameters", flush=True)
+    if config.finetuning == "lora":
+        model = lora_model(model, config)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    print(f"[cft] {config.finetuning}: {trainable:,} trainable of {total:,} parameters", flush=True)
 
     if "tensorboard" in config.reporters():
         # Event files inside the run directory (not under checkpoints/runs/<date>): the run dir stays self-contained.
@@ -103,10 +107,17 @@ def run(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, sam
         raise Stopped()
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
-    adapter_dir = run_dir / "adapter"
-    trainer.save_model(str(adapter_dir))  # a standard PEFT directory (adapter_config.json + safetensors)
+    # LoRA: a standard PEFT directory (adapter_config.json + safetensors); full: a plain transformers model. Written
+    # beside and renamed into place: a kill during the save leaves the previous weights (or none), never half of them.
+    adapter_dir = run_dir / ("adapter" if config.finetuning == "lora" else "model")
+    partial = run_dir / f".{adapter_dir.name}.partial"
     if is_main:
-        trainer.processing_class.save_pretrained(str(adapter_dir))
+        shutil.rmtree(partial, ignore_errors=True)
+    trainer.save_model(str(partial))
+    if is_main:
+        trainer.processing_class.save_pretrained(str(partial))
+        shutil.rmtree(adapter_dir, ignore_errors=True)
+        os.replace(partial, adapter_dir)
     summary = {k: v for k, v in (result.metrics or {}).items() if isinstance(v, (int, float))}
     return {"state": "stopped" if callback.stopped else "completed", "global_step": trainer.state.global_step,
             "adapter": str(adapter_dir), "summary": summary}

@@ -7,7 +7,7 @@ from typing import Iterable
 
 # One colour per run; the line style says the objective (CFT solid, SFT dashed) so a pair reads at a glance.
 PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"]
-DASH = {"cft": "solid", "sft": "dash"}
+DASH = {"cft": "solid", "sft": "dash", "sft-verified": "dashdot"}
 
 
 def ema(values: Iterable[float], weight: float) -> list[float]:

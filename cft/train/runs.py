@@ -11,9 +11,7 @@ With several GPUs visible the same config is launched through ``accelerate launc
 
 from __future__ import annotations
 
-import math
 import shutil
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +21,11 @@ from cft import jobs, workspace
 from cft.errors import UserError
 from cft.train import presets
 from cft.train.config import PAIR_BUDGET_NOTE, TrainConfig
-from cft.train.examples import build_examples, load_samples, steps_per_epoch
+from cft.train.examples import load_samples
+from cft.train.plan import Plan, make_plan, save_examples, warnings_for
+
+# What a run's fingerprint leaves out: fields that name or schedule a run but do not change what it learns.
+_NOT_IN_FINGERPRINT = ("name", "resume", "pair", "budget", "torch_threads", "preset")
 
 
 def run_dir(name: str) -> Path:
@@ -54,15 +56,19 @@ def train_argv(config_path: Path, config: TrainConfig | None = None) -> list[str
                        gpus=_gpu_count())
 
 
-def _check_dataset(config: TrainConfig) -> None:
-    """Fail in the launcher, not minutes later in the job, when the dataset is missing or empty."""
-    if not load_samples(config):
-        raise UserError(f"dataset {config.dataset!r} has no samples passing the filter {config.sample_filter!r} "
-                        "(non-discarded with a critique, or reviewed only)")
+def fingerprint(config: TrainConfig, examples: str):
+    """What a run is: its training fields, the fingerprint of its examples, its base model's id and revision."""
+    from cft.fingerprint import Fingerprint, model_identity
+
+    fields_ = {k: v for k, v in config.to_dict().items() if k not in _NOT_IN_FINGERPRINT}
+    return Fingerprint({"config": fields_, "examples": examples, **model_identity(config.base_model)})
 
 
-def launch(config: TrainConfig, *, check_dataset: bool = True) -> dict:
-    """Write runs/<name>/config.json and start the job. Refuses a name that exists unless ``config.resume``.
+def launch(config: TrainConfig, *, plan: Plan | None = None) -> dict:
+    """Build the run's examples once into runs/<name>/examples/, write config.json and the fingerprint, start
+    the job. Refuses a name that exists unless ``config.resume`` (a resume trains on the examples it has).
+    Building the examples here is also the check that the dataset has usable ones: it fails in the launcher,
+    not minutes later in the job.
 
     In demo mode (a public Space) the config is capped to the CPU preset's budget before anything is written.
     """
@@ -74,9 +80,11 @@ def launch(config: TrainConfig, *, check_dataset: bool = True) -> dict:
         state = d.status().get("state")
         if state in jobs.ACTIVE:
             raise UserError(f"run {config.name!r} is {state}; stop it before resuming")
-    if check_dataset:
-        _check_dataset(config)
     d.path.mkdir(parents=True, exist_ok=True)
+    if not config.resume or not (d.path / "examples").exists():
+        if plan is None or plan.config.to_dict() != config.to_dict():
+            plan = make_plan(config, world_size=max(1, _gpu_count()))
+        fingerprint(config, save_examples(d.path, plan)).write(d.path)
     d.write_config(config.to_dict())
     if config.resume:
         with open(d.log_path, "a") as log:
@@ -85,35 +93,53 @@ def launch(config: TrainConfig, *, check_dataset: bool = True) -> dict:
     return {"name": config.name, "pid": pid, "mode": config.mode, "path": str(d.path)}
 
 
-def pair_configs(config: TrainConfig) -> tuple[TrainConfig, TrainConfig]:
-    """The CFT run and its SFT baseline: identical hyperparameters, the same questions, the same max_steps."""
-    base = config.name
-    pair = f"{base}-{uuid.uuid4().hex[:6]}"
-    max_steps = config.max_steps
-    if max_steps <= 0:
-        # Convert epochs over the CFT set into steps, so both runs get the same number of updates.
-        from cft import models
+def pair_plans(config: TrainConfig, modes=("cft", "sft"), *, side_by_side: bool = True,
+               skipped: dict[str, str] | None = None) -> list[Plan]:
+    """One plan per mode: identical hyperparameters, the same samples and prompt policy, the same max_steps.
 
-        tokenizer = models.load_tokenizer(config.base_model)
-        data = build_examples(config.replace(mode="cft"), tokenizer, load_samples(config))
-        max_steps = max(1, math.ceil(steps_per_epoch(len(data.train), config, max(1, _gpu_count())) * config.num_epochs))
-    common = dict(pair=pair, max_steps=max_steps, budget=PAIR_BUDGET_NOTE)
-    if config.torch_threads == 0 and _gpu_count() == 0:
-        # The two jobs run side by side on the CPU: split the cores instead of oversubscribing them.
+    Equal steps is the compute-matched comparison (PAIR_BUDGET_NOTE). Without max_steps the budget is the CFT set's
+    epochs. ``side_by_side``: the runs will train at the same time, so on a CPU each gets half the cores.
+    ``skipped``: when given, a baseline mode with no usable example is left out and its reason recorded there
+    (a student that never answers right has no verified responses) instead of failing the whole pair.
+    """
+    from cft import models
+
+    base = config.name
+    common: dict[str, Any] = dict(pair=f"{base}-{uuid.uuid4().hex[:6]}", budget=PAIR_BUDGET_NOTE)
+    if side_by_side and config.torch_threads == 0 and _gpu_count() == 0:
         from cft.train.hardware import physical_cores
 
-        common["torch_threads"] = max(1, physical_cores() // 2)
-    return (config.replace(name=f"{base}-cft", mode="cft", **common),
-            config.replace(name=f"{base}-sft", mode="sft", **common))
+        common["torch_threads"] = max(1, physical_cores() // len(modes))
+    tokenizer = models.load_tokenizer(config.base_model)
+    samples = load_samples(config)
+    world = max(1, _gpu_count())
+    plans = []
+    for m in modes:
+        try:
+            plans.append(make_plan(config.replace(name=f"{base}-{m}", mode=m, **common), samples=samples,
+                                   tokenizer=tokenizer, world_size=world))
+        except UserError as exc:
+            if skipped is None or m == "cft":
+                raise
+            skipped[m] = str(exc)
+    steps = config.max_steps if config.max_steps > 0 else plans[0].steps
+    out = []
+    for plan in plans:
+        cfg = plan.config.replace(max_steps=steps)
+        out.append(Plan(cfg, plan.data, steps, warnings_for(cfg, plan.data, steps)))
+    return out
 
 
-def launch_pair(config: TrainConfig) -> list[dict]:
-    cft_cfg, sft_cfg = pair_configs(config.validate())
-    for cfg in (cft_cfg, sft_cfg):  # refuse before starting either
-        if job(cfg.name).exists():
-            raise UserError(f"run {cfg.name!r} already exists: pick another name for the pair")
-    _check_dataset(cft_cfg)
-    return [launch(cft_cfg, check_dataset=False), launch(sft_cfg, check_dataset=False)]
+def pair_configs(config: TrainConfig, modes=("cft", "sft")) -> list[TrainConfig]:
+    return [p.config for p in pair_plans(config, modes)]
+
+
+def launch_pair(config: TrainConfig, modes=("cft", "sft")) -> list[dict]:
+    plans = pair_plans(config.validate(), modes)
+    for plan in plans:  # refuse before starting any
+        if job(plan.config.name).exists():
+            raise UserError(f"run {plan.config.name!r} already exists: pick another name for the pair")
+    return [launch(plan.config, plan=plan) for plan in plans]
 
 
 def get(name: str) -> dict:
@@ -128,7 +154,7 @@ def get(name: str) -> dict:
     train_points = [m for m in metrics if m.get("loss") is not None]
     eval_points = [m for m in metrics if m.get("eval_loss") is not None]
     speeds = [m["tokens_per_s"] for m in train_points if m.get("tokens_per_s")]
-    adapter = d.path / "adapter"
+    adapter = workspace.final_weights(d.path)
     return {
         "name": name,
         "mode": config.get("mode", ""),
@@ -136,7 +162,7 @@ def get(name: str) -> dict:
         "base_model": config.get("base_model", ""),
         "dataset": config.get("dataset", ""),
         "pair": config.get("pair", ""),
-        "adapter_path": str(adapter) if (adapter / "adapter_config.json").exists() else None,
+        "adapter_path": str(adapter) if workspace.holds_weights(adapter) else None,
         "step": progress.get("done", 0),
         "max_steps": progress.get("total") or status.get("max_steps") or 0,
         "eta": progress.get("eta") if status.get("state") == "running" else None,
@@ -185,7 +211,7 @@ def resume(name: str) -> dict:
     state = job(name).status().get("state")
     if state == "completed":
         raise UserError(f"run {name!r} already completed; launch a new run to train further")
-    return launch(config_of(name).replace(resume=True), check_dataset=False)
+    return launch(config_of(name).replace(resume=True))
 
 
 def wait(name: str, timeout: float = 600) -> dict:

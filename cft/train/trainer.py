@@ -130,7 +130,7 @@ def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, **
         eval_steps=config.eval_steps,
         save_strategy="steps",
         save_steps=config.save_steps,
-        save_total_limit=3,
+        save_total_limit=config.keep_checkpoints or None,  # None keeps every checkpoint a selection may pick
         seed=config.seed,
         data_seed=config.seed,
         bf16=precision == "bf16",

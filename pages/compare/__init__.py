@@ -65,6 +65,11 @@ def build() -> dict:
         critic_tbl = gr.Dataframe(view.critic_table(), headers=view.CRITIC_HEADERS, interactive=False,
                                   label="Critic mode (can the model judge a solution?)")
         refresh_tables = gr.Button("↻ Refresh tables", size="sm")
+        with gr.Row():
+            regrade_eval = gr.Dropdown(evals, value=None, label="Eval to re-grade with the current grader",
+                                       elem_id="cmp-regrade-eval")
+            regrade_btn = gr.Button("Re-grade", size="sm", elem_id="cmp-regrade")
+        regrade_note = gr.Markdown(elem_id="cmp-regrade-note")
 
     with gr.Accordion("What CFT fixed and broke", open=False):
         with gr.Row():
@@ -119,8 +124,11 @@ def build() -> dict:
         button.click(user_errors(handlers.voter(vote)), [labels_state, problem_state, answers_state], vote_status,
                      api_name="compare_vote_" + vote.replace(" ", "_"))
 
-    refresh.click(handlers.choices, None, [model_a, model_b, model_c, dis_a, dis_b, base_eval, cft_eval, ev_model, sel_run])
+    refresh.click(handlers.choices, None, [model_a, model_b, model_c, dis_a, dis_b, base_eval, cft_eval, ev_model, sel_run,
+                                           regrade_eval])
     refresh_tables.click(handlers.tables, None, [table, critic_tbl], api_name="compare_tables")
+    regrade_btn.click(user_errors(view.regrade_markdown), [regrade_eval], [regrade_note], api_name="compare_regrade").then(
+        handlers.tables, None, [table, critic_tbl])
 
     diff_btn.click(user_errors(view.diff_tables), [base_eval, cft_eval], [fixed, broke, diff_note], api_name="compare_diff")
     for frame in (fixed, broke):

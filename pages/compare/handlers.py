@@ -6,13 +6,14 @@ from typing import Iterator
 
 import gradio as gr
 
-from cft import jobs, models
+from cft import demo, jobs, models
 from cft.errors import UserError
 from cft.evaluate import arena, problems, votes
 from cft.evaluate.config import EvalConfig, SelectConfig, eval_dir
 from cft.evaluate.critic import CriticConfig
 from cft.evaluate.job import launch, launch_selection
 from cft.evaluate.selection import runs_with_checkpoints
+from pages.common import starting_job
 from pages.compare import view
 from pages.render import inert_markdown
 
@@ -47,6 +48,7 @@ def side_by_side_view(label_a: str, label_b: str, label_c: str, benchmark: str, 
                       ) -> Iterator[tuple]:
     """:func:`cft.evaluate.arena.side_by_side` shaped for the tab: per slot (header, answer markdown, mark markdown),
     then the state the votes need (labels, problem, answers). Empty slots stay empty."""
+    demo.check_limits("side by side", max_new_tokens=max_new_tokens)  # it runs in the app's own process
     chosen = [label_a, label_b, label_c]
     slots = [i for i, lab in enumerate(chosen) if lab]
     problem = {"benchmark": benchmark or "", "id": str(pid or ""), "question": question or "", "reference": reference or ""}
@@ -86,7 +88,7 @@ def choices():
     evals = view.eval_names()
     return (gr.update(choices=labels), gr.update(choices=[""] + labels), gr.update(choices=[""] + labels),
             gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals),
-            gr.update(choices=labels), gr.update(choices=runs_with_checkpoints()))
+            gr.update(choices=labels), gr.update(choices=runs_with_checkpoints()), gr.update(choices=evals))
 
 
 def tables():
@@ -95,7 +97,8 @@ def tables():
 
 # -- eval jobs -----------------------------------------------------------------------------------------------------
 def start_eval(model_label: str, benchmark: str, limit: int | None, max_new_tokens: int, batch_size: int,
-               name: str = "", critic: bool = False, endpoint_url: str = "", endpoint_model: str = "") -> str:
+               name: str = "", critic: bool = False, endpoint_url: str = "", endpoint_model: str = "",
+               request: gr.Request = None) -> str:
     """Launch a background eval (or critic eval) of a dropdown model, or of a model on an OpenAI-compatible
     server when an endpoint URL is given; returns a status line."""
     if (endpoint_url or "").strip():
@@ -111,7 +114,8 @@ def start_eval(model_label: str, benchmark: str, limit: int | None, max_new_toke
     if critic:
         kwargs["benchmark"] = benchmark if benchmark.startswith("dataset:") else "champ"
     config = (CriticConfig if critic else EvalConfig)(**kwargs)
-    launch(config)
+    with starting_job(request):
+        launch(config)
     return f"Started eval **{config.name}** ({model_label} on {config.benchmark}, {config.limit or 'all'} problems)."
 
 
@@ -122,11 +126,13 @@ def stop_eval(name: str) -> str:
     return f"Stopping **{name}**; run it again to resume." if ok else f"**{name}** is not running."
 
 
-def start_selection(run: str, benchmark: str, limit: int | None, max_new_tokens: int, batch_size: int) -> str:
+def start_selection(run: str, benchmark: str, limit: int | None, max_new_tokens: int, batch_size: int,
+                    request: gr.Request = None) -> str:
     """Evaluate every checkpoint of ``run`` in the background and mark the best (paper: MATH-500)."""
     if not run:
         raise UserError("run: pick a run that has checkpoints")
     config = SelectConfig(run=run, benchmark=benchmark or "math500", limit=int(limit) if limit else None,
                           max_new_tokens=int(max_new_tokens), batch_size=int(batch_size))
-    launch_selection(config)
+    with starting_job(request):
+        launch_selection(config)
     return f"Started checkpoint selection **{config.name}**: every checkpoint of {run} on {config.benchmark}."

@@ -14,7 +14,7 @@ from cft.evaluate.stats import format_accuracy
 from cft.evaluate.votes import SLOT_NAMES, VOTES, read_votes
 from pages.render import format_eta
 
-AGGREGATE_HEADERS = ["model", "benchmark", "accuracy ± 95% CI", "n", "eval", "complete"]
+AGGREGATE_HEADERS = ["model", "benchmark", "accuracy [95% Wilson CI]", "n", "eval", "complete"]
 CRITIC_HEADERS = ["model", "source", "verdict accuracy", "F1 (wrong)", "unknown", "n", "eval"]
 DIFF_HEADERS = ["id", "question", "reference", "baseline answer", "CFT answer"]
 JOB_HEADERS = ["eval", "state", "progress", "correct so far", "eta"]
@@ -115,7 +115,33 @@ def diff_tables(baseline: str, candidate: str) -> tuple[list[list], list[list], 
 
     note = (f"{d['common']} shared problems: CFT fixed {len(d['fixed'])}, broke {len(d['broke'])}; "
             f"both right {d['both_right']}, both wrong {d['both_wrong']}. Click a row to open it side by side.")
-    return rows(d["fixed"]), rows(d["broke"]), note
+    return rows(d["fixed"]), rows(d["broke"]), note + "\n\n" + paired_markdown(baseline, candidate)
+
+
+def paired_markdown(baseline: str, candidate: str) -> str:
+    """The paired statistics of two evals, as ``python -m cft compare`` prints them, with any unfairness named."""
+    from cft.evaluate.paired import compare_evals, describe
+
+    r = compare_evals(baseline, candidate)
+    lo, hi = r["diff_ci95"]
+    lines = [f"**Paired comparison** (n = {r['n']} shared): baseline {r['baseline_correct']} right, candidate "
+             f"{r['candidate_correct']} right; fixed {r['fixed']}, broke {r['broke']}; difference "
+             f"{100 * r['diff']:+.1f} points, paired bootstrap 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}]; exact McNemar "
+             f"p = {r['mcnemar_p']:.4g}.", f"Verdict: {describe(r)}."]
+    lines += [f"⚠️ {w}" for w in r["warnings"]]
+    return "\n\n".join(lines)
+
+
+def regrade_markdown(name: str) -> str:
+    """Re-grade an eval's saved outputs with the current grader and say how its accuracy moved."""
+    from cft.evaluate.regrade import regrade
+
+    if not name:
+        raise UserError("pick an eval to re-grade")
+    report = regrade(name)
+    b, a = report["before"], report["after"]
+    return (f"Re-graded `{name}` with grader {a['grader_version']} (was {a.get('regraded_from')}): "
+            f"{format_accuracy(b)} → {format_accuracy(a)}; {len(report['changed'])} problem(s) changed.")
 
 
 def jobs_table() -> list[list]:

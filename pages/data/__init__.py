@@ -71,10 +71,14 @@ def build() -> dict:
         pd.DataFrame(view.table_rows(page0.samples), columns=view.TABLE_HEADERS), headers=view.TABLE_HEADERS, interactive=False,
         elem_id="data-table", max_height=420, column_widths=["6%", "46%", "9%", "10%", "19%", "10%"],
     )
+    # Where the table is (its first and last rows' keys): next/previous/refresh page by key from here.
+    position = gr.State(page0.position())
     with gr.Row(elem_classes="cft-pager"):
+        first_page = gr.Button("« First", elem_id="data-first-page", size="sm", scale=0, min_width=70)
         prev_page = gr.Button("‹ Page", elem_id="data-prev-page", size="sm", scale=0, min_width=80)
         page = gr.Number(value=1, label="Page", precision=0, minimum=1, elem_id="data-page", scale=0, min_width=90)
         next_page = gr.Button("Page ›", elem_id="data-next-page", size="sm", scale=0, min_width=80)
+        last_page = gr.Button("Last »", elem_id="data-last-page", size="sm", scale=0, min_width=70)
         page_label = gr.Markdown(view.page_label(page0), elem_id="data-page-label")
         goto = gr.Number(None, label="Open id", precision=0, elem_id="data-goto", scale=0, min_width=100)
         open_btn = gr.Button("Open", elem_id="data-open", size="sm", scale=0, min_width=70)
@@ -123,11 +127,11 @@ def build() -> dict:
                         restore_btn = gr.Button("Restore this revision", elem_id="data-restore", scale=1)
 
     filters_in = [dataset, status, verdict, flag, source, search, order]
-    browse_in = [*filters_in, page]
-    table_out = [table, page_label, page, counts]
+    browse_in = [*filters_in, page, position]
+    table_out = [table, page_label, page, counts, position]
     editor_out = [sample_id, revision, header, question, response, reference, flags, critique, verdict_radio,
                   original, diff, history, restore_rev, message, conflict]
-    save_in = [sample_id, revision, critique, annotator, advance, *filters_in, page]
+    save_in = [sample_id, revision, critique, annotator, advance, *filters_in, page, position]
 
     def on(fn, *args):
         return user_errors(bound(fn, store, *args))
@@ -135,14 +139,14 @@ def build() -> dict:
     # -- wiring ---------------------------------------------------------------------------------------------------
     gr.on(None, on(h.load), [], [dataset, *table_out], api_visibility="private")
     refresh.click(on(h.refresh), browse_in, [dataset, *table_out], api_name="data_browse")
-    page.submit(on(h.table_values), browse_in, table_out, api_visibility="private")
+    page.submit(on(h.jump_page), [*filters_in, page], table_out, api_visibility="private")
     for comp in (status, verdict, flag, source, order):
         comp.input(on(h.first_page), filters_in, table_out, api_visibility="private")
     search.submit(on(h.first_page), filters_in, table_out, api_name="data_search")
     dataset.change(on(h.dataset_changed), dataset, [source, import_dataset], api_visibility="private").then(
         on(h.first_page), filters_in, table_out, api_visibility="private")
-    prev_page.click(on(h.step_page, -1), browse_in, table_out, api_visibility="private")
-    next_page.click(on(h.step_page, +1), browse_in, table_out, api_visibility="private")
+    for button, move in ((first_page, "first"), (prev_page, "prev"), (next_page, "next"), (last_page, "last")):
+        button.click(on(h.step_page, move), browse_in, table_out, api_visibility="private")
 
     table.select(on(h.select_row), None, editor_out, api_visibility="private")
     open_btn.click(on(h.open_editor), goto, editor_out, api_name="data_open")
@@ -159,8 +163,8 @@ def build() -> dict:
                         api_name="data_set_verdict")
     prev_btn.click(on(h.move, -1), [sample_id, *filters_in], editor_out, api_name="data_prev")
     next_btn.click(on(h.move, +1), [sample_id, *filters_in], editor_out, api_name="data_next")
-    restore_btn.click(on(h.restore_revision), [sample_id, restore_rev, revision, annotator, *filters_in, page],
-                      editor_out + table_out, api_name="data_restore")
+    restore_btn.click(on(h.restore_revision), [sample_id, restore_rev, revision, annotator, *filters_in, page,
+                                               position], editor_out + table_out, api_name="data_restore")
     import_btn.click(on(h.import_file), [upload, import_dataset, import_fmt, skip_bad], [import_msg, dataset],
                      api_name="data_import")
     export_btn.click(on(h.export), [export_fmt, reviewed_only, *filters_in], export_file, api_name="data_export")

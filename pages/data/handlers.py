@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+import gradio.utils as gr_utils
 import pandas as pd
 
 from cft.data import formats, review
 from cft.data.samples import Sample
-from cft.data.store import ConflictError
+from cft.data.store import ConflictError, StoreBusy
 from cft.errors import UserError
 from pages.data import view
 from pages.render import esc
@@ -28,9 +29,15 @@ EDITOR_OUTPUTS = len(view.EDITOR_FIELDS) + 3  # + revision choices, message, con
 @dataclass
 class SaveOutcome:
     ok: bool
-    sample: Sample  # as saved, or as the store has it now when the save was refused
+    sample: Sample | None  # as saved, or as the store has it now when the save was refused (None: store busy)
     message: str  # markdown
     conflict: str = ""  # html; non-empty when the save was refused
+
+
+def _busy(exc: StoreBusy) -> SaveOutcome:
+    # The editor keeps the annotator's text; pressing the same button again is all it takes.
+    return SaveOutcome(False, None, f"⏳ **Not saved: the store is busy.** {esc(str(exc))} Your text is still in the "
+                                    f"editor; press the button again.")
 
 
 def save(store, sample_id, critique: str, *, status: str, expected_revision: int, annotator: str) -> SaveOutcome:
@@ -40,6 +47,8 @@ def save(store, sample_id, critique: str, *, status: str, expected_revision: int
                             annotator=annotator)
     except ConflictError as exc:
         return SaveOutcome(False, exc.current, f"⚠️ **Not saved.** {esc(str(exc))}", view.conflict_html(exc, critique))
+    except StoreBusy as exc:
+        return _busy(exc)
     verb = {"reviewed": "Submitted", "draft": "Saved draft of", "discarded": "Discarded"}.get(status, "Saved")
     return SaveOutcome(True, saved, f"✅ {verb} sample #{saved.id} (revision {saved.revision}, by {esc(annotator)}).")
 
@@ -50,6 +59,8 @@ def restore(store, sample_id, revision, *, expected_revision: int, annotator: st
         saved = review.restore(store, sample_id, revision, expected_revision=expected_revision, annotator=annotator)
     except ConflictError as exc:
         return SaveOutcome(False, exc.current, f"⚠️ **Not restored.** {esc(str(exc))}", view.conflict_html(exc, ""))
+    except StoreBusy as exc:
+        return _busy(exc)
     return SaveOutcome(True, saved, f"↩️ Restored revision {int(revision)} of sample #{saved.id} as revision "
                                     f"{saved.revision}.")
 
@@ -68,7 +79,9 @@ def import_upload(store, path, dataset: str, fmt: str = "auto", *, skip_bad: boo
         raise UserError("type the name of the dataset to import into")
     name = Path(str(path)).name
     try:
-        result = formats.import_file(store, path, dataset, fmt=fmt or "auto", skip_bad=skip_bad)
+        # An upload lives in Gradio's upload folder: the one root this handler adds to cft.paths' allowed ones.
+        result = formats.import_file(store, path, dataset, fmt=fmt or "auto", skip_bad=skip_bad,
+                                     extra_roots=(gr_utils.get_upload_folder(),))
     except formats.ImportFailed as exc:
         return (f"❌ **{esc(name)}: {len(exc.errors)} bad row(s), nothing imported.** Fix them, or tick "
                 f"\"skip bad rows\" to import the rest.\n\n" + _row_errors(exc.errors))
@@ -94,11 +107,21 @@ def filters_of(dataset, status, verdict, flag, source, search, order) -> review.
     return review.Filters(dataset, status, verdict, flag, source, search or "", view.ORDERS.get(order, order))
 
 
-def table_values(store, dataset, status, verdict, flag, source, search, order, page):
-    """The table, its page label, the page number and the status counts."""
-    shown = review.browse(store, filters_of(dataset, status, verdict, flag, source, search, order), page)
+def table_values(store, dataset, status, verdict, flag, source, search, order, page, position=None, move=None):
+    """The table, its page label, the page number, the status counts and the page's position (a gr.State: the
+    keys that the next, previous and refresh requests page from)."""
+    shown = review.browse(store, filters_of(dataset, status, verdict, flag, source, search, order), page,
+                          move=move, position=position)
     frame = pd.DataFrame(view.table_rows(shown.samples), columns=view.TABLE_HEADERS)
-    return frame, view.page_label(shown), shown.page, view.counts_html(store, dataset)
+    return frame, view.page_label(shown), shown.page, view.counts_html(store, dataset), shown.position()
+
+
+def table_here(store, dataset, status, verdict, flag, source, search, order, page, position=None):
+    """The page shown, read again from its first row's key (after a save or a refresh); the typed page number
+    instead when it differs from the page shown."""
+    same = position and int(position.get("page") or 0) == int(page or 1)
+    return table_values(store, dataset, status, verdict, flag, source, search, order, page,
+                        position if same else None, "here" if same else None)
 
 
 def editor_values(editor: view.EditorView, msg: str = "", conflict_html: str = ""):
@@ -118,17 +141,23 @@ def load(store):
     return (gr.update(choices=names, value=dataset), *table)
 
 
-def refresh(store, dataset, status, verdict, flag, source, search, order, page):
+def refresh(store, dataset, status, verdict, flag, source, search, order, page, position=None):
     names = review.dataset_names(store)
-    return (gr.update(choices=names), *table_values(store, dataset, status, verdict, flag, source, search, order, page))
+    return (gr.update(choices=names), *table_here(store, dataset, status, verdict, flag, source, search, order,
+                                                  page, position))
 
 
 def first_page(store, dataset, status, verdict, flag, source, search, order):
     return table_values(store, dataset, status, verdict, flag, source, search, order, 1)
 
 
-def step_page(store, step, dataset, status, verdict, flag, source, search, order, page):
-    return table_values(store, dataset, status, verdict, flag, source, search, order, int(page or 1) + step)
+def jump_page(store, dataset, status, verdict, flag, source, search, order, page):
+    return table_values(store, dataset, status, verdict, flag, source, search, order, page)
+
+
+def step_page(store, move, dataset, status, verdict, flag, source, search, order, page, position=None):
+    """``move``: next, prev, first or last; from the keys of the page shown."""
+    return table_values(store, dataset, status, verdict, flag, source, search, order, page, position, move)
 
 
 def open_editor(store, sample_id):
@@ -150,11 +179,11 @@ def _who(request: gr.Request | None, annotator: str) -> str:
 
 
 def save_as(store, status_value, sample_id, revision, critique, annotator, advance,
-            dataset, status, verdict, flag, source, search, order, page, request: gr.Request):
+            dataset, status, verdict, flag, source, search, order, page, position=None, request: gr.Request = None):
     """Submit, Save draft or Discard: save, then (after a submit) open the next sample of the filter."""
     outcome = save(store, sample_id, critique, status=status_value, expected_revision=revision,
                    annotator=_who(request, annotator))
-    table = table_values(store, dataset, status, verdict, flag, source, search, order, page)
+    table = table_here(store, dataset, status, verdict, flag, source, search, order, page, position)
     if not outcome.ok:
         # Keep the annotator's critique and loaded revision; show the other version beside it.
         return (*_keep_editor(outcome.message, outcome.conflict), *table)
@@ -177,9 +206,10 @@ def move(store, step, sample_id, dataset, status, verdict, flag, source, search,
 
 
 def restore_revision(store, sample_id, restore_revision, revision, annotator,
-                     dataset, status, verdict, flag, source, search, order, page, request: gr.Request):
+                     dataset, status, verdict, flag, source, search, order, page, position=None,
+                     request: gr.Request = None):
     outcome = restore(store, sample_id, restore_revision, expected_revision=revision, annotator=_who(request, annotator))
-    table = table_values(store, dataset, status, verdict, flag, source, search, order, page)
+    table = table_here(store, dataset, status, verdict, flag, source, search, order, page, position)
     if not outcome.ok:
         return (*_keep_editor(outcome.message, outcome.conflict), *table)
     return (*editor_values(view.view_of(store, outcome.sample), outcome.message), *table)

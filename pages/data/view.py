@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from cft.data.flags import AUTO_FLAGS
-from cft.data.review import ALL, ANONYMOUS, PAGE_SIZE, Page, diff_counts, verdict_of
+from cft.data.review import ALL, ANONYMOUS, Page, diff_counts, verdict_of
 from cft.data.samples import STATUSES, Sample
 from pages.render import esc, fmt_time, safe_markdown, undouble_math
 
@@ -40,8 +40,10 @@ def table_rows(samples: list[Sample]) -> list[list]:
 def page_label(page: Page) -> str:
     if not page.total:
         return "No samples match."
-    first = (page.page - 1) * PAGE_SIZE + 1
-    last = min(page.total, page.page * PAGE_SIZE)
+    first = page.start
+    last = first + len(page.samples) - 1
+    if not page.exact:  # a search counts its matches only so far
+        return f"Rows {first}–{last} of more than {page.total:,} · page {page.page}"
     return f"Rows {first}–{last} of {page.total} · page {page.page} of {page.pages}"
 
 

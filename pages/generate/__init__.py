@@ -66,12 +66,14 @@ def build() -> dict:
             launch = gr.Button("Launch", variant="primary", elem_id="generate-launch")
             message = gr.Markdown(elem_id="generate-message")
         with gr.Column(scale=3):
-            job = gr.Dropdown([], label="Job", elem_id="generate-job")
+            # Custom values: jobs appear after the page was built, and an API client names any job by its id.
+            job = gr.Dropdown([], label="Job", elem_id="generate-job", allow_custom_value=True)
             bar = gr.HTML(progress_html(0, 0), elem_id="generate-progress")
             counts = gr.Markdown(elem_id="generate-counts")
             with gr.Row():
                 stop = gr.Button("Stop", variant="stop")
                 resume = gr.Button("Resume")
+                retry_failed = gr.Checkbox(False, label="Retry failed samples", elem_id="generate-retry-failed")
             log = gr.Textbox(label="Log tail", lines=12, max_lines=12, autoscroll=True, elem_id="generate-log")
 
     form = [w[name] for name in FORM_FIELDS]
@@ -81,7 +83,8 @@ def build() -> dict:
     save_prices.click(user_errors(handlers.save_prices_text), inputs=w["prices"], outputs=message,
                       api_name="save_prices")
     stop.click(user_errors(handlers.stop_job), inputs=job, outputs=message, api_name="stop_generation")
-    resume.click(user_errors(handlers.resume_job), inputs=[job, api_key], outputs=message, api_name="resume_generation")
+    resume.click(user_errors(handlers.resume_job), inputs=[job, api_key, retry_failed], outputs=message,
+                 api_name="resume_generation")
     w["teacher"].change(handlers.teacher_changed, inputs=w["teacher"], outputs=endpoint, api_visibility="private")
 
     outputs = [job, bar, counts, log]

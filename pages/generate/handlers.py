@@ -8,6 +8,7 @@ from cft import jobs
 from cft.errors import UserError
 from cft.generate import job as generation
 from cft.generate.pricing import prices_path, save_prices
+from pages.common import starting_job
 from pages.generate.form import FORM_FIELDS, config_from_form, parse_prices_text
 from pages.generate.view import job_view
 
@@ -17,9 +18,10 @@ def launch_from_form(values: dict, api_key: str | None = None) -> str:
     return f"Launched job `{job.name}`."
 
 
-def launch(api_key: str | None, *values) -> str:
-    """The Launch button: the API key, then the form's values in FORM_FIELDS order."""
-    return launch_from_form(dict(zip(FORM_FIELDS, values)), api_key)
+def launch(request: gr.Request, api_key: str | None, *values) -> str:
+    """The Launch button: the API key, then the form's values in FORM_FIELDS order (Gradio passes the request)."""
+    with starting_job(request):
+        return launch_from_form(dict(zip(FORM_FIELDS, values)), api_key)
 
 
 def stop_job(job_id: str | None) -> str:
@@ -28,11 +30,14 @@ def stop_job(job_id: str | None) -> str:
     return "Stopping…" if jobs.stop(generation.get_job(job_id)) else f"job {job_id} is not running"
 
 
-def resume_job(job_id: str | None, api_key: str | None = None) -> str:
+def resume_job(job_id: str | None, api_key: str | None = None, retry_failed: bool = False,
+               request: gr.Request = None) -> str:
     if not job_id:
         raise UserError("no job selected")
-    generation.relaunch(job_id, api_key or None)
-    return f"Resumed job `{job_id}`: it continues where it stopped."
+    with starting_job(request):
+        generation.relaunch(job_id, api_key or None, retry_failed=bool(retry_failed))
+    again = " and tries the refused samples again" if retry_failed else ""
+    return f"Resumed job `{job_id}`: it continues where it stopped{again}."
 
 
 def connection_message(base_url: str, model: str, api_key: str | None, timeout: float = 30.0) -> str:

@@ -13,7 +13,7 @@ from cft.train import runs
 from cft.train.presets import PRESETS
 from pages.common import train_cap_markdown, user_errors
 from pages.train import handlers
-from pages.train.form import FORM_FIELDS, PRESET_FIELDS, default_form, preset_values, widget
+from pages.train.form import FORM_FIELDS, LAUNCH_KINDS, PRESET_FIELDS, default_form, preset_values, widget
 
 
 def build() -> dict:
@@ -37,11 +37,16 @@ def build() -> dict:
                     with gr.Row():
                         for name in rest[start:start + 4]:
                             widgets[name] = widget(name, defaults[name])
+            kind = gr.Radio([("CFT", "cft"), ("SFT", "sft"), ("SFT-verified", "sft-verified"),
+                             ("CFT + SFT (equal steps)", "both"), ("all three (equal steps)", "all")], value="both",
+                            label="What to train", elem_id="train-kind")
             with gr.Row():
-                launch_cft = gr.Button("Launch CFT", variant="primary")
-                launch_sft = gr.Button("Launch SFT")
-                launch_both = gr.Button("Launch both (CFT + paired SFT)")
+                preview = gr.Button("Preview examples and steps", elem_id="train-preview")
+                launch = gr.Button("Launch", variant="primary", elem_id="train-launch")
             message = gr.Markdown(elem_id="train-message")
+            # Hidden per-kind buttons: the stable API (launch_cft, launch_sft, launch_both, ...) for scripts and tests.
+            with gr.Row(visible=False):
+                api_buttons = {k: gr.Button(k) for k in LAUNCH_KINDS}
         with gr.Column(scale=3):
             table = gr.Dataframe(headers=runs.SUMMARY_HEADERS, value=runs.summary_rows(), interactive=False,
                                  label="Runs", elem_id="train-runs")
@@ -60,9 +65,13 @@ def build() -> dict:
     form = [widgets[f] for f in FORM_FIELDS]
 
     preset.change(preset_values, inputs=preset, outputs=[widgets[f] for f in PRESET_FIELDS], api_name="preset_values")
-    for button, kind in ((launch_cft, "cft"), (launch_sft, "sft"), (launch_both, "both")):
-        button.click(user_errors(handlers.launcher(kind)), inputs=[preset, *form], outputs=message,
-                     api_name=f"launch_{kind}")
+    for name, button in api_buttons.items():
+        button.click(user_errors(handlers.launcher(name)), inputs=[preset, *form], outputs=message,
+                     api_name=f"launch_{name.replace('-', '_')}")
+    preview.click(user_errors(handlers.chosen(preview=True)), inputs=[kind, preset, *form], outputs=message,
+                  api_name="preview_training")
+    launch.click(user_errors(handlers.chosen(preview=False)), inputs=[kind, preset, *form], outputs=message,
+                 api_name="launch_training")
     stop.click(user_errors(handlers.stop_message), inputs=current, outputs=message, api_name="stop_run")
     resume.click(user_errors(handlers.resume_message), inputs=current, outputs=message, api_name="resume_run")
 

@@ -6,29 +6,69 @@ import gradio as gr
 
 from cft.errors import UserError
 from cft.train import runs
-from pages.train.form import config_from_form
-from pages.train.view import dashboard
+from pages.common import starting_job
+from pages.train.form import LAUNCH_KINDS, config_from_form
+from pages.train.view import dashboard, plan_markdown
+
+
+def _config(kind: str, values: list, preset: str):
+    modes = LAUNCH_KINDS[kind]
+    config = config_from_form(values, mode=modes[0])
+    if preset:
+        config.preset = preset
+    return config, modes
 
 
 def launch_from_form(kind: str, values: list, preset: str = "") -> str:
-    """Launch ``kind`` (cft, sft or both) from the form values (FORM_FIELDS order); returns a message."""
-    config = config_from_form(values, mode="cft" if kind == "both" else kind)
-    if preset:
-        config.preset = preset
-    if kind == "both":
-        started = runs.launch_pair(config)
-        return "Launched the pair " + " and ".join(f"`{s['name']}` (pid {s['pid']})" for s in started) + \
-            f", {runs.pair_budget_text(runs.config_of(started[0]['name']))}."
-    started = runs.launch(config)
-    return f"Launched `{started['name']}` ({started['mode']}, pid {started['pid']})."
+    """Launch ``kind`` (a mode, ``both`` or ``all``) from the form values (FORM_FIELDS order); returns a message
+    with the numbers of the launched runs (examples, dropped, steps) and any warning about them."""
+    config, modes = _config(kind, values, preset)
+    if len(modes) > 1:
+        plans = runs.pair_plans(config, modes)
+        for plan in plans:  # refuse before starting any
+            if runs.job(plan.config.name).exists():
+                raise UserError(f"run {plan.config.name!r} already exists: pick another name")
+        started = [runs.launch(plan.config, plan=plan) for plan in plans]
+        head = ("Launched " + " and ".join(f"`{s['name']}` (pid {s['pid']})" for s in started) +
+                f", {runs.pair_budget_text(plans[0].config)}.")
+    else:
+        from cft.train.plan import make_plan
+
+        plans = [make_plan(config)]
+        started = [runs.launch(config, plan=plans[0])]
+        head = f"Launched `{started[0]['name']}` ({started[0]['mode']}, pid {started[0]['pid']})."
+    return head + "\n\n" + plan_markdown(plans, examples=0)
 
 
-def launcher(kind: str):
-    """The callback of one launch button: the preset, then the form's values."""
-    def launch(preset: str, *values) -> str:
-        return launch_from_form(kind, list(values), preset)
+def preview_from_form(kind: str, values: list, preset: str = "") -> str:
+    """What a launch would train, without launching: the first examples of each mode, the counts and warnings."""
+    from cft.train.plan import make_plan
+
+    config, modes = _config(kind, values, preset)
+    plans = runs.pair_plans(config, modes) if len(modes) > 1 else [make_plan(config)]
+    return plan_markdown(plans, examples=2)
+
+
+def launcher(kind: str, preview: bool = False):
+    """The callback of one launch (or preview) button: the preset, then the form's values (Gradio passes the
+    request first)."""
+    def launch(request: gr.Request, preset: str, *values) -> str:
+        if preview:
+            return preview_from_form(kind, list(values), preset)
+        with starting_job(request):
+            return launch_from_form(kind, list(values), preset)
 
     return launch
+
+
+def chosen(preview: bool):
+    """The callback of the Preview and Launch buttons: the chosen kind, the preset, then the form's values."""
+    def run(kind: str, preset: str, *values) -> str:
+        if kind not in LAUNCH_KINDS:
+            raise UserError(f"what to train: expected one of {', '.join(LAUNCH_KINDS)}, got {kind!r}")
+        return launcher(kind, preview)(preset, *values)
+
+    return run
 
 
 def stop_message(name: str | None) -> str:
@@ -38,10 +78,11 @@ def stop_message(name: str | None) -> str:
         f"`{name}` is not running."
 
 
-def resume_message(name: str | None) -> str:
+def resume_message(name: str | None, request: gr.Request = None) -> str:
     if not name:
         raise UserError("choose a run to resume")
-    started = runs.resume(name)
+    with starting_job(request):
+        started = runs.resume(name)
     return f"Resumed `{name}` from its last checkpoint (pid {started['pid']})."
 
 

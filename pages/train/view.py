@@ -36,3 +36,33 @@ def dashboard(selected: list[str] | None, smoothing: float = 0.6, log_y: bool = 
         log = header + "\n" + runs.log_tail(current, 60)
     return {"rows": runs.summary_rows(all_runs), "names": names, "shown": shown, "figure": figure, "current": current,
             "log": log}
+
+
+def _fenced(text: str) -> str:
+    """``text`` in a code fence longer than any backtick run inside it, so sample text cannot close it early."""
+    run, best = 0, 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        best = max(best, run)
+    fence = "`" * max(3, best + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def plan_markdown(plans: list, examples: int = 2) -> str:
+    """What a launch trains, per mode: the numbers (examples, held out, dropped, steps), the warnings, and the first
+    ``examples`` examples exactly as the model sees them (prompt, ``>>> TARGET >>>``, the loss-bearing target)."""
+    from cft import models
+    from cft.train.plan import preview_text
+
+    tokenizer = models.load_tokenizer(plans[0].config.base_model) if examples else None
+    parts = []
+    for plan in plans:
+        s = plan.stats
+        parts.append(f"**{plan.config.mode}** (`{plan.config.name}`): {s['train']} training examples, {s['eval']} held "
+                     f"out, {s['dropped_too_long']} dropped as too long, {s.get('without_solution', 0)} question(s) "
+                     f"without a usable target, {s.get('test_items_dropped', 0)} test-set question(s) left out; "
+                     f"**{plan.steps} optimizer steps**.")
+        parts += [f"- ⚠️ {w}" for w in plan.warnings]
+        if examples:
+            parts.append(_fenced(preview_text(plan, tokenizer, examples)))
+    return "\n\n".join(parts)

@@ -77,7 +77,7 @@ def test_bad_input_exits_nonzero_with_clear_messages(tmp_path, capsys):
     assert "imported 2 sample(s)" in captured.out and "1 bad row(s) skipped" in captured.out
     assert "line 3" in captured.err
     assert main(["import", str(tmp_path / "nope.jsonl"), "--dataset", "d"]) == 2
-    assert "no such file" in capsys.readouterr().err
+    assert "nope.jsonl': not found" in capsys.readouterr().err
     assert main(["import", str(good_and_bad), "--dataset", "d", "--map", "question"]) == 2
     assert "--map expects FIELD=COLUMN" in capsys.readouterr().err
     assert main(["import", "TIGER-Lab/WebInstruct-CFT", "--dataset", "hub"]) == 2

@@ -9,7 +9,8 @@ import pytest
 from cft.data.benchmarks import champ_solutions, get_problem, gsm8k_split, list_benchmarks, load_benchmark
 from cft.errors import OfflineError, UserError
 
-SIZES = {"gsm8k": 1319, "math500": 500, "minerva": 272, "champ": 270, "gsm8k_train": 7473, "math_train": 7500}
+SIZES = {"gsm8k": 1319, "math500": 500, "minerva": 272, "champ": 270, "gsm8k_train": 6958, "gsm8k_val": 515,
+         "math_train": 7500, "math500_val": 500, "arith": 468, "arith_train": 581, "arith_val": 132}
 
 
 def test_registry_sizes_match_the_files():
@@ -98,7 +99,7 @@ def test_non_utf8_and_unknown_names(tmp_path):
         load_benchmark(path)
     with pytest.raises(UserError, match="unknown benchmark 'nope'"):
         load_benchmark("nope")
-    with pytest.raises(UserError, match="does not exist"):
+    with pytest.raises(UserError, match="missing.jsonl': not found"):
         load_benchmark(tmp_path / "missing.jsonl")
 
 

@@ -209,7 +209,7 @@ def test_empty_files(tmp_path):
         path.write_bytes(content)
         with pytest.raises(ImportFailed, match="empty file"):
             read_samples(path)
-    with pytest.raises(UserError, match="no such file"):
+    with pytest.raises(UserError, match="not found"):
         read_samples(tmp_path / "missing.jsonl")
 
 

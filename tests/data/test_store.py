@@ -1,4 +1,4 @@
-"""The SQLite sample store: datasets, filters, search, compare-and-set saves, history and restore."""
+"""The sample store on both backends: datasets, filters, search, compare-and-set saves, history and restore."""
 
 from __future__ import annotations
 
@@ -34,15 +34,17 @@ def _samples(n: int, **over) -> list[Sample]:
 
 
 @pytest.fixture
-def store(cft_home) -> Store:
+def store(store_url) -> Store:
     s = Store()
     yield s
     s.close()
 
 
-def test_default_path_is_in_workspace_and_wal(store, cft_home):
-    assert store.path == cft_home / "samples.db"
-    assert store._conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+def test_default_path_is_in_workspace_and_wal(cft_home):
+    store = Store()
+    assert store.path == cft_home / "samples.db" and store.backend == "sqlite"
+    assert store._db().scalar("PRAGMA journal_mode") == "wal"
+    store.close()
 
 
 def test_datasets_create_count_delete(store):
@@ -188,7 +190,7 @@ def test_update_history_and_restore(store):
         store.update(sid, {"status": "nope"}, expected_revision=4)
 
 
-def test_conflict_between_two_store_objects(cft_home):
+def test_conflict_between_two_store_objects(store_url):
     a, b = Store(), Store()
     (sid,) = a.add_samples("d", [Sample(question="q", critique="orig")])
     loaded_a, loaded_b = a.get(sid), b.get(sid)
@@ -236,7 +238,7 @@ def test_concurrent_processes_only_one_wins(store):
         "try:\n    s.update(int(sys.argv[2]), {'critique': sys.argv[3]}, expected_revision=1, annotator=sys.argv[3])\n"
         "    print('ok')\nexcept ConflictError:\n    print('conflict')\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(store.path), str(sid), f"p{i}"],
+    procs = [subprocess.Popen([sys.executable, "-c", code, store.url, str(sid), f"p{i}"],
                               stdout=subprocess.PIPE, text=True, cwd=ROOT) for i in range(4)]
     outs = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
     assert outs == ["conflict"] * 3 + ["ok"]

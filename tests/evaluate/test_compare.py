@@ -67,8 +67,8 @@ def test_diff_disagreements_and_table(toy):
     with pytest.raises(UserError, match="agree"):
         problems.disagreement_problem("toy-checkpoint-10", "toy-checkpoint-10")
     rows = {r[4]: r for r in view.aggregate_table()}
-    assert rows["toy-checkpoint-10"][0] == "cft-toy/checkpoint-10" and rows["toy-checkpoint-10"][2].startswith("100.0% ±")
-    assert rows["toy-checkpoint-20"][2].startswith("0.0% ±") and rows["toy-checkpoint-20"][3] == 4
+    assert rows["toy-checkpoint-10"][0] == "cft-toy/checkpoint-10" and rows["toy-checkpoint-10"][2].startswith("100.0% [")
+    assert rows["toy-checkpoint-20"][2].startswith("0.0% [") and rows["toy-checkpoint-20"][3] == 4
     assert view.eval_models("toy-checkpoint-10") == A
 
 

@@ -156,7 +156,7 @@ def test_cli_generate_foreground(tiny_model_dir, cft_home):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "completed: 2 generated, 2 critiqued, 0 failed in dataset 'cli-gen'" in proc.stdout
+    assert "completed: 2 generated, 2 critiqued, 0 failed, 0 refused by the teacher in dataset 'cli-gen'" in proc.stdout
     assert "2/4" in proc.stderr or "4/4" in proc.stderr  # the tqdm bar
     assert Store().counts("cli-gen")["pending"] == 2
     bad = subprocess.run([sys.executable, "-m", "cft", "generate", "--teacher", "openai", "--dataset", "x"],

@@ -203,3 +203,42 @@ def test_price_table_prefix_match_save_and_errors(cft_home):
         save_prices_text('{"m": ')
     with pytest.raises(UserError, match=r"prices\['m'\]"):
         save_prices_text('{"m": {"input": -1}}')
+
+
+def run_critiques_again(store: Store, config: GenerateConfig, **kw) -> Counts:
+    from cft.generate.critique import count_done
+
+    counts = Counts(total=len(QUESTIONS))
+    keys = {s.key for s in store.iter_samples(config.dataset)}
+    critique_with_openai(config, store, pending_critiques(store, config, keys, **kw), counts)
+    count_done(store, config, keys, counts)
+    return counts
+
+
+def test_a_refused_sample_is_recorded_skipped_and_retried_only_on_request(fault_server):
+    store = Store()
+    ids = seed_uncritiqued(store)
+    secret = "sk-refused-0123456789abcdefghij"
+    server = fault_server(script=["echo_400"])  # the first request (one sample) is refused, echoing the key
+    config = config_for(server.base_url, "fault", concurrency=1)
+    counts = run_critiques(store, config, api_key=secret)
+    assert counts.critiqued == 3 and counts.failed_samples == 1 and counts.failed == 0
+    refused = [store.get(i) for i in ids if store.get(i).status == "uncritiqued"]
+    assert len(refused) == 1 and len(server.actions()) == 4  # one request each: a 400 is not retried
+    reason = refused[0].meta["teacher_error"]["reason"]
+    assert "HTTP 400" in reason and "[REDACTED]" in reason and secret not in reason
+    again = run_critiques_again(store, config)  # a relaunch: the refused sample is skipped, and counted
+    assert len(server.actions()) == 4 and again.failed_samples == 1
+    retried = run_critiques_again(store, config, retry_failed=True)
+    assert len(server.actions()) == 5 and retried.failed_samples == 0 and retried.critiqued == 4
+    s = store.get(refused[0].id)
+    assert s.status == "pending" and "teacher_error" not in s.meta
+
+
+def test_when_every_request_is_refused_the_settings_are_blamed(fault_server):
+    store = Store()
+    seed_uncritiqued(store)
+    server = fault_server(default="echo_400")
+    with pytest.raises(TeacherError, match="the first 3 requests were all refused"):
+        run_critiques(store, config_for(server.base_url, "fault", concurrency=1))
+    assert len(server.actions()) == 3

@@ -56,6 +56,11 @@ def test_compare_tab_through_gradio_client(toy, cft_home):
         assert "toy-checkpoint-10" in names and "toy-checkpoint-20" in names
         fixed, broke, note = client.predict("toy-checkpoint-20", "toy-checkpoint-10", api_name="/compare_diff")
         assert len(fixed["data"]) == 4 and "broke 0" in note
+        # The same paired figures as ``python -m cft compare``: n, fixed/broke, the interval, McNemar.
+        assert "**Paired comparison** (n = 4 shared)" in note and "fixed 4, broke 0" in note
+        assert "McNemar p = 0.125" in note and "no significant difference" in note
+        note = client.predict("toy-checkpoint-10", api_name="/compare_regrade")
+        assert "Re-graded `toy-checkpoint-10` with grader" in note and "0 problem(s) changed" in note
         # An eval started from the tab runs as a background job and lands in the table.
         msg = client.predict(B, str(toy), 2, 1, 2, "from-ui", False, api_name="/compare_start_eval")
         assert "from-ui" in msg
@@ -64,4 +69,4 @@ def test_compare_tab_through_gradio_client(toy, cft_home):
         assert "from-ui" in [r[0] for r in view.jobs_table()]
         table, _ = client.predict(api_name="/compare_tables")
         row = next(r for r in table["data"] if r[4] == "from-ui")
-        assert row[0] == "cft-toy/checkpoint-20" and row[2].startswith("0.0% ±") and row[3] == 2
+        assert row[0] == "cft-toy/checkpoint-20" and row[2].startswith("0.0% [") and row[3] == 2

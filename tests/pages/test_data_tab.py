@@ -174,3 +174,59 @@ def test_users_from_file_and_env(tmp_path):
     with pytest.raises(UserError, match="line 2"):
         load_users({"CFT_USERS_FILE": str(f)})
     assert review.annotator_name(None, "  ") == "anonymous" and review.annotator_name("alice", "bob") == "alice"
+
+
+def test_the_table_pages_by_key_next_previous_first_last_and_refresh(store):
+    f = review.Filters("d", order="id")
+    p1 = review.browse(store, f, 1)
+    p2 = review.browse(store, f, move="next", position=p1.position())
+    assert p2.page == 2 and [s.id for s in p2.samples] == list(range(51, 101))
+    p3 = review.browse(store, f, move="next", position=p2.position())
+    assert (p3.page, [s.id for s in p3.samples]) == (3, list(range(101, 121)))
+    assert "Rows 101–120 of 120 · page 3 of 3" in data_view.page_label(p3)
+    assert [s.id for s in review.browse(store, f, move="next", position=p3.position()).samples] == list(range(101, 121))
+    back = review.browse(store, f, move="prev", position=p3.position())
+    assert (back.page, [s.id for s in back.samples]) == (2, list(range(51, 101)))
+    assert [s.id for s in review.browse(store, f, move="prev", position=back.position()).samples] == list(range(1, 51))
+    assert [s.id for s in review.browse(store, f, move="last").samples] == list(range(101, 121))
+    assert review.browse(store, f, move="first").page == 1
+    # After a save on page 2 the table re-reads page 2 from its first row's key (the save moved nothing).
+    handlers.save(store, 60, RIGHT, status="reviewed", expected_revision=1, annotator="a")
+    assert [s.id for s in review.browse(store, f, move="here", position=p2.position()).samples] == list(range(51, 101))
+    # A position read under another order says nothing about this one: the page number decides.
+    other = review.browse(store, review.Filters("d", order="updated"), 1, move="next", position=p2.position())
+    assert other.page == 1 and other.samples[0].id == 60  # just saved: first in "recently updated"
+    frame, label, page, _, position = handlers.step_page(store, "next", "d", [], "all", "all", "all", "", "Id", 1,
+                                                         p1.position())
+    assert page == 2 and list(frame["id"])[:2] == [51, 52] and position["first"][2] == 51 and "51–100" in label
+
+
+def test_a_busy_store_keeps_the_editor_and_asks_to_try_again(store, monkeypatch):
+    import sqlite3
+
+    monkeypatch.setattr("cft.data.store.sqlite.BUSY_TIMEOUT_S", 0.2)
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another process holding the write lock past the timeout
+    out = handlers.save(store, 3, "Mine.\n\nConclusion: wrong [END]", status="reviewed", expected_revision=1,
+                        annotator="a")
+    assert not out.ok and "store is busy" in out.message and "press the button again" in out.message
+    values = handlers.save_as(store, "reviewed", 3, 1, "Mine.", "a", False, "d", [], "all", "all", "all", "", "Id",
+                              1, None)
+    message = values[handlers.EDITOR_OUTPUTS - 2]
+    assert "store is busy" in message and store.get(3).revision == 1
+    assert values[:3] == handlers._keep_editor("")[:3]  # the editor (id, revision, text) is left as it is
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert handlers.save(store, 3, "Mine.", status="reviewed", expected_revision=1, annotator="a").ok
+
+
+def test_a_typed_page_number_jumps_there_from_either_end(store):
+    f = review.Filters("d", order="flagged_first")
+    first = review.browse(store, f, 1)
+    second = review.browse(store, f, move="next", position=first.position())
+    third = review.browse(store, f, move="next", position=second.position())
+    everything = [s.id for page in (first, second, third) for s in page.samples]
+    assert sorted(everything) == list(range(1, 121)) and everything[0] == 5  # flagged first, every row once
+    for number in (1, 2, 3):  # page 2 of 3 is read from the end (20 rows after it), page 3 is the last page
+        shown = review.browse(store, f, number)
+        assert shown.page == number and [s.id for s in shown.samples] == everything[(number - 1) * 50:number * 50]

@@ -52,3 +52,22 @@ def test_train_tab_launches_shows_metrics_and_stops_a_run(tiny_model_dir):
             assert "already exists" in str(exc)
         else:
             raise AssertionError("launching an existing run name should fail")
+
+
+def test_train_tab_previews_examples_steps_and_warnings_before_launch(tiny_model_dir, cft_home):
+    from gradio_client import Client
+
+    put_mini_dataset()
+    config = tiny_config(tiny_model_dir, name="pv", max_steps=12)
+    with launched_app() as url:
+        client = Client(url, verbose=False)
+        text = client.predict("all", "cpu-quick", *_form_args(config), api_name="/preview_training")
+        for mode in ("cft", "sft", "sft-verified"):
+            assert f"**{mode}** (`pv-{mode}`)" in text
+        assert text.count("**12 optimizer steps**") == 3
+        assert "under 50" in text and ">>> TARGET >>>" in text
+        assert "only 2 sft training example(s)" in text  # the mini set has two questions with a reference
+        assert not (cft_home / "runs" / "pv-cft").exists()  # a preview launches nothing
+        message = client.predict("sft", "cpu-quick", *_form_args(config), api_name="/launch_training")
+        assert "Launched `pv`" in message and "**12 optimizer steps**" in message and "⚠️" in message
+        runs.wait("pv", timeout=180)

@@ -51,7 +51,7 @@ def test_sft_baseline_uses_the_same_questions_as_the_cft_set(embedded_tokenizer)
     sft = build_examples(config.replace(mode="sft"), embedded_tokenizer, samples)
     assert len(cft.train) == 11
     assert sft.stats["questions"] == len({s.question for s in samples}) == len(QUESTIONS)
-    assert len(sft.train) == 3 and sft.stats["without_solution"] == 1
+    assert len(sft.train) == 2 and sft.stats["without_solution"] == 2  # two questions have a reference solution
     reviewed = load_samples(config.replace(sample_filter="reviewed"))
     assert reviewed == []
 
@@ -151,5 +151,5 @@ def test_cli_trains_follows_lists_and_refuses_bad_names(tiny_model_dir, capsys):
     listing = capsys.readouterr().out
     assert listing.splitlines()[0].split()[:3] == ["name", "mode", "status"] and "cli " in listing and "2/2" in listing
     assert main(["train", "--dataset", "mini", "--name", "../escape"]) == 2
-    assert "invalid name" in capsys.readouterr().err
+    assert "expected 1 to 100 letters" in capsys.readouterr().err
     assert main(["runs", "--resume", "cli"]) == 2  # completed runs are not resumed

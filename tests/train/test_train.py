@@ -11,7 +11,7 @@ from cft import jobs
 from cft.errors import UserError
 from cft.train import TrainConfig, runs
 from cft.train.collator import PadCollator
-from cft.train.examples import IGNORE, build_examples, cft_pair, encode, sft_pairs
+from cft.train.examples import IGNORE, build_examples, encode, make_pairs, sft_target
 from cft.train.presets import PRESETS, preset_config
 from pages.train.form import config_from_form
 from tests.helpers import QUESTIONS, mini_samples, put_mini_dataset, tiny_config, train_steps, wait_for
@@ -77,7 +77,8 @@ def test_cft_labels_mask_the_prompt_and_keep_critique_plus_eos(embedded_tokenize
 
     tok = embedded_tokenizer
     sample = mini_samples()[0]
-    prompt, target = cft_pair(tok, sample)
+    pair = make_pairs(TrainConfig(name="a", dataset="mini"), tok, [sample])[0][0]
+    prompt, target = pair.prompt, pair.target
     assert prompt == prompts.render(tok, prompts.cft_messages(sample.question, sample.response), True)
     assert target == sample.critique
     ex = encode(tok, prompt, target, 4096)
@@ -106,7 +107,8 @@ def test_build_examples_counts_dropped_and_splits_eval(embedded_tokenizer):
     data = build_examples(TrainConfig(name="a", dataset="mini", eval_fraction=0.2), embedded_tokenizer, samples)
     assert len(data.train) + len(data.eval) == len(samples) == 11 and len(data.eval) == 2
     assert data.stats["dropped_too_long"] == 0
-    lengths = [len(embedded_tokenizer(cft_pair(embedded_tokenizer, s)[0], add_special_tokens=False)["input_ids"]) for s in samples]
+    pairs = make_pairs(TrainConfig(name="a", dataset="mini"), embedded_tokenizer, samples)[0]
+    lengths = [len(embedded_tokenizer(p.prompt, add_special_tokens=False)["input_ids"]) for p in pairs]
     short = build_examples(TrainConfig(name="a", dataset="mini", max_length=sorted(lengths)[5] + 1, eval_fraction=0),
                            embedded_tokenizer, samples)
     assert short.stats["dropped_too_long"] > 0 and len(short.train) == 11 - short.stats["dropped_too_long"]
@@ -114,19 +116,62 @@ def test_build_examples_counts_dropped_and_splits_eval(embedded_tokenizer):
         build_examples(TrainConfig(name="a", dataset="mini", max_length=16), embedded_tokenizer, samples)
 
 
-def test_sft_examples_one_per_question_with_a_known_correct_solution(embedded_tokenizer):
+@pytest.mark.parametrize("policy", ["system", "paper", "none"])
+def test_sft_examples_are_reference_solutions_ending_with_the_graded_answer(embedded_tokenizer, policy):
     from cft import prompts
 
     tok = embedded_tokenizer
     samples = [s for s in mini_samples() if s.critique and s.status != "discarded"]
-    pairs, missing = sft_pairs(tok, samples)
-    assert missing == 1  # "half of 18" has neither a reference solution nor a response judged right
-    targets = dict(pairs)
+    pairs, stats = make_pairs(TrainConfig(name="a", dataset="mini", mode="sft", prompt_policy=policy), tok, samples)
+    assert stats["without_solution"] == 2  # "10 minus 7" and "half of 18" have no reference solution
+    targets = {p.question: p.target for p in pairs}
     qs = list(QUESTIONS)
-    assert targets[prompts.render(tok, prompts.sft_messages(qs[0]), True)] == QUESTIONS[qs[0]][0]
-    assert targets[prompts.render(tok, prompts.sft_messages(qs[2]), True)] == "Carefully: the answer is 3."
-    ex = encode(tok, *pairs[0], 512)
-    assert tok.decode([label for label in ex["labels"] if label != IGNORE]) == QUESTIONS[qs[0]][0] + tok.eos_token
+    # A solution whose last box is not the answer gets the answer stated as the grader reads it ...
+    assert targets[qs[0]] == QUESTIONS[qs[0]][0] + "\n\nThe answer is \\boxed{5}."
+    # ... and one that already ends in a box holding the reference answer is kept as it is.
+    assert targets[qs[1]] == QUESTIONS[qs[1]][0]
+    assert all(p.prompt == prompts.render(tok, prompts.sft_messages(p.question, policy=policy), True) for p in pairs)
+    has_system = prompts.EVAL_SYSTEM_PROMPT in pairs[0].prompt
+    assert has_system == (policy == "system")
+    ex = encode(tok, pairs[0].prompt, pairs[0].target, 512)
+    assert tok.decode([label for label in ex["labels"] if label != IGNORE]) == pairs[0].target + tok.eos_token
+
+
+def test_sft_target_always_ends_with_an_answer_the_grader_reads():
+    from cft.data.benchmarks import load_benchmark
+    from cft.grading import answers_match, extract_answer
+
+    for p in load_benchmark("gsm8k_train", limit=40) + load_benchmark("math_train", limit=40):
+        target = sft_target(p.solution, p.answer)
+        assert answers_match(p.answer, extract_answer(target)), (p.id, target[-120:])
+        if p.benchmark == "gsm8k_train":
+            assert target.endswith(f"The answer is \\boxed{{{p.answer}}}.")
+    assert sft_target("", "3") is None
+    assert sft_target("No answer stated anywhere.", None) is None
+
+
+def test_sft_verified_takes_responses_graded_right_or_judged_right_without_a_reference(embedded_tokenizer):
+    samples = [s for s in mini_samples() if s.critique and s.status != "discarded"]
+    samples[-1].reference_answer = None  # a question without a reference: its critique's verdict decides
+    pairs, stats = make_pairs(TrainConfig(name="a", dataset="mini", mode="sft-verified"), embedded_tokenizer, samples)
+    assert {p.target for p in pairs} == {"Carefully: the answer is 5.", "Carefully: the answer is 24.",
+                                        "Carefully: the answer is 3."}
+    assert stats["verified_by_reference"] == 3 and stats["verified_by_critique"] == 0
+    assert stats["without_solution"] == 1  # half of 18: no response reaches 9
+
+
+def test_test_set_questions_never_become_training_examples(embedded_tokenizer):
+    from cft.data.benchmarks import load_benchmark
+    from cft.data.samples import Sample
+
+    leak = [Sample(question=p.question, response="42", critique="Wrong.\n\nConclusion: wrong [END]",
+                   reference_answer=p.answer, reference_solution=p.solution, dataset="mini")
+            for p in load_benchmark("gsm8k", limit=2) + load_benchmark("arith", limit=2)]
+    samples = [s for s in mini_samples() if s.critique and s.status != "discarded"] + leak
+    for mode in ("cft", "sft", "sft-verified"):
+        pairs, stats = make_pairs(TrainConfig(name="a", dataset="mini", mode=mode), embedded_tokenizer, samples)
+        assert stats["test_items_dropped"] == 4
+        assert not {p.question for p in pairs} & {s.question for s in leak}
 
 
 def test_collator_pads_to_batch_max_with_masked_labels():

@@ -18,8 +18,8 @@ around the question and solution, a system turn, extra top-level fields and thei
 up and untouched samples come back identical.
 
 Modules: one per record shape (``alpaca``, ``messages``, ``flat``: ``read`` and ``write``), ``frame`` (what the
-alpaca and messages shapes share), ``containers`` (file readers), ``importer``, ``export`` and ``result`` (what an
-import returns or raises). May import: the cft core, cft.data.samples, flags and store.
+alpaca and messages shapes share), ``containers`` (file readers), ``validate`` (what a record must be, the file's
+shape, the size cap), ``importer``, ``export`` and ``result`` (what an import returns or raises). May import: the cft core, cft.data.samples, flags and store.
 """
 
 from cft.data.formats.containers import CONTAINERS

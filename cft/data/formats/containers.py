@@ -1,7 +1,12 @@
 """Containers: JSONL, JSON (a list of records), CSV, Parquet and a ``datasets`` dataset saved on disk.
 
 Each reader yields ``(line or record number, record)``; a row that cannot be decoded is yielded as a
-:class:`~cft.data.formats.result.RowError` in its place, so the import reports every bad row at once.
+:class:`~cft.data.formats.result.RowError` in its place, so the import reports every bad row at once. A problem with
+the file as a whole (not UTF-8, unparsable JSON, a CSV quote never closed) is an :class:`ImportFailed` naming its
+line. What editors produce is read as meant: a UTF-8 byte-order mark, and CR, LF or CRLF line ends.
+
+JSON is read strictly: ``NaN``/``Infinity`` (not JSON), a key twice in one object (which one was meant?), integers
+past Python's 4,300-digit limit and nesting deeper than the parser goes are errors naming the line, not tracebacks.
 """
 
 from __future__ import annotations
@@ -16,23 +21,20 @@ from cft.data.formats.result import ImportFailed, RowError
 from cft.errors import UserError
 
 CONTAINERS = ("jsonl", "json", "csv", "parquet", "hf")
+_BOM = b"\xef\xbb\xbf"
 
 
-def detect_container(path: Path, fmt: str) -> str:
+def detect_container(path: Path, fmt: str, suffix: str | None = None) -> str:
+    """The container ``fmt`` names, else the one the file name's ``suffix`` says (JSONL when it says nothing)."""
     if fmt in CONTAINERS:
         return fmt
     if path.is_dir():
         return "hf"
-    suffix = path.suffix.lower()
+    suffix = (path.suffix if suffix is None else suffix).lower()
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
     if suffix == ".json":
-        # Some ".json" files are really JSON Lines; the first non-blank character tells.
-        with path.open("rb") as fh:
-            head = fh.read(4096).lstrip()
-        if head.startswith(b"{"):
-            return "jsonl"
-        return "json"
+        return "json"  # a ".json" holding JSON Lines is recognised while reading (records_json)
     if suffix in (".csv", ".tsv"):
         return "csv"
     if suffix in (".parquet", ".pq"):
@@ -40,46 +42,100 @@ def detect_container(path: Path, fmt: str) -> str:
     return "jsonl"
 
 
-def _decode_error(raw: bytes, exc: UnicodeDecodeError) -> str:
-    return f"not UTF-8: byte 0x{raw[exc.start]:02x} at column {exc.start + 1}"
+# -- strict JSON ---------------------------------------------------------------------------------------------------
+class _JSONProblem(ValueError):
+    """A JSON text that parses but is not acceptable (NaN, a repeated key)."""
 
 
-def _decode_whole(path: Path, raw: bytes, encoding: str = "utf-8") -> str:
-    """Decode a whole-file format; a bad byte is reported with its line and column."""
+def _no_constants(name: str):
+    raise _JSONProblem(f"{name} is not a JSON value")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _JSONProblem(f"field {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def loads_strict(text: str) -> Any:
+    """``json.loads`` that refuses what is not JSON or not one meaning; every failure is a ValueError whose message
+    says what (JSONDecodeError keeps its line and column)."""
     try:
-        return raw.decode(encoding)
+        return json.loads(text, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise ValueError("nested too deeply to read") from None
+    except ValueError as exc:  # an integer past 4300 digits, or a _JSONProblem
+        reason = str(exc)
+        if "integer string conversion" in reason:
+            reason = "a number with more than 4300 digits"
+        raise ValueError(reason) from None
+
+
+def _json_error(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"bad JSON: {exc.msg} at column {exc.colno}"
+    return f"bad JSON: {exc}"
+
+
+# -- decoding ------------------------------------------------------------------------------------------------------
+def _where(raw: bytes, offset: int) -> tuple[int, int]:
+    """(line, column) of a byte offset, lines ended by LF, CR or CRLF."""
+    lines = raw[:offset].splitlines(keepends=True)
+    if not lines or lines[-1].endswith((b"\n", b"\r")):
+        return len(lines) + 1, offset - sum(map(len, lines)) + 1
+    return len(lines), len(lines[-1]) + 1
+
+
+def _decode_whole(path: Path, raw: bytes) -> str:
+    """Decode a whole-file format (BOM dropped); a bad byte is reported with its line and column."""
+    raw = raw[len(_BOM):] if raw.startswith(_BOM) else raw
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, column = _where(raw, exc.start)
         raise ImportFailed(str(path), [RowError(line, "", f"not UTF-8: byte 0x{raw[exc.start]:02x} at column "
                                                            f"{column}")]) from exc
 
 
+def _jsonl_lines(raw: bytes) -> Iterator[tuple[int, Any]]:
+    raw = raw[len(_BOM):] if raw.startswith(_BOM) else raw
+    for lineno, line in enumerate(raw.splitlines(), 1):  # bytes split only on LF, CR and CRLF
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield lineno, RowError(lineno, "", f"not UTF-8: byte 0x{line[exc.start]:02x} at column {exc.start + 1}")
+            continue
+        try:
+            yield lineno, loads_strict(text)
+        except ValueError as exc:
+            yield lineno, RowError(lineno, "", _json_error(exc))
+
+
 def records_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            raw = raw.rstrip(b"\r\n")
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield lineno, RowError(lineno, "", _decode_error(raw, exc))
-                continue
-            try:
-                yield lineno, json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield lineno, RowError(lineno, "", f"bad JSON: {exc.msg} at column {exc.colno}")
+    yield from _jsonl_lines(path.read_bytes())
 
 
 def records_json(path: Path) -> Iterator[tuple[int, Any]]:
-    text = _decode_whole(path, path.read_bytes())
+    raw = path.read_bytes()
+    text = _decode_whole(path, raw)
     if not text.strip():
         return
     try:
-        data = json.loads(text)
+        data = loads_strict(text)
     except json.JSONDecodeError as exc:
-        raise ImportFailed(str(path), [RowError(exc.lineno, "", f"bad JSON: {exc.msg} at column {exc.colno}")]) from exc
+        if exc.msg == "Extra data" and text.lstrip().startswith("{"):
+            yield from _jsonl_lines(raw)  # JSON Lines in a ".json" file: one object per line
+            return
+        raise ImportFailed(str(path), [RowError(exc.lineno, "", _json_error(exc))]) from None
+    except ValueError as exc:
+        raise ImportFailed(str(path), [RowError(0, "", _json_error(exc))]) from None
     if isinstance(data, dict):
         lists = [v for v in data.values() if isinstance(v, list)]
         if len(lists) != 1:
@@ -92,18 +148,44 @@ def records_json(path: Path) -> Iterator[tuple[int, Any]]:
     yield from enumerate(data, 1)
 
 
+# -- CSV -----------------------------------------------------------------------------------------------------------
 def records_csv(path: Path) -> Iterator[tuple[int, Any]]:
-    text = _decode_whole(path, path.read_bytes(), "utf-8-sig")
+    """Rows of a CSV (TSV for .tsv) as records; strict quoting, so a quote never closed or a stray one is an error
+    naming its line instead of swallowing the rest of the file into one cell."""
+    raw = path.read_bytes()
+    text = _decode_whole(path, raw)
+    if "\x00" in text:
+        line, column = _where(text.encode("utf-8"), text.encode("utf-8").index(b"\x00"))
+        raise ImportFailed(str(path), [RowError(line, "", f"a NUL byte at column {column}: not a text file")])
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
-    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
-    for row in reader:
-        if None in row:  # more cells than header columns
-            yield reader.line_num, RowError(reader.line_num, "", f"{len(row[None])} more cell(s) than the header has")
-            continue
-        # csv has no nulls: an empty cell is a missing value.
-        yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}
+    # A cell can be as long as the file, not longer: the csv module's own limit (128 KiB) is not the file's.
+    csv.field_size_limit(max(len(text) + 1, csv.field_size_limit()))
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect, strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            return
+        blank = [i + 1 for i, name in enumerate(header) if not name.strip()]
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if blank or repeated:
+            reason = (f"header column {blank[0]} has no name" if blank
+                      else f"header names column {repeated[0]!r} twice")
+            raise ImportFailed(str(path), [RowError(reader.line_num, "", reason)])
+        for cells in reader:
+            if not cells:
+                continue  # a blank line
+            if len(cells) != len(header):
+                more = "more" if len(cells) > len(header) else "fewer"
+                yield reader.line_num, RowError(reader.line_num, "", f"{len(cells)} cells, {more} than the "
+                                                                     f"{len(header)} of the header")
+                continue
+            # csv has no nulls: an empty cell is a missing value.
+            yield reader.line_num, {k: (v if v != "" else None) for k, v in zip(header, cells)}
+    except csv.Error as exc:
+        raise ImportFailed(str(path), [RowError(reader.line_num, "", f"bad CSV: {exc}")]) from None
 
 
+# -- tables --------------------------------------------------------------------------------------------------------
 def records_table(rows: Iterator[dict]) -> Iterator[tuple[int, Any]]:
     yield from enumerate(rows, 1)
 
@@ -113,9 +195,10 @@ def records_parquet(path: Path) -> Iterator[tuple[int, Any]]:
 
     try:
         table = pq.read_table(path)
+        rows = table.to_pylist()
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a corrupt file
         raise ImportFailed(str(path), [RowError(0, "", f"not a readable Parquet file: {exc}")]) from exc
-    yield from enumerate(table.to_pylist(), 1)
+    yield from enumerate(rows, 1)
 
 
 def load_hf_dir(path: Path):

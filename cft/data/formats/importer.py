@@ -1,7 +1,9 @@
 """Import: records from a container or the Hub, turned into samples through their shape, all or nothing.
 
 Every bad row is collected as a :class:`RowError` and :class:`ImportFailed` lists them; ``skip_bad=True`` keeps the
-good rows and returns the errors. A sample's flags and verdict are computed on the way in.
+good rows and returns the errors. A sample's flags and verdict are computed on the way in. The rows are written by
+``Store.add_samples``: a large file commits in short batches into a hidden part of the dataset (annotators' saves
+keep going meanwhile) that appears whole at the end, or not at all if the import fails or is killed.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
+from cft import paths
 from cft.data.flags import compute_flags
-from cft.data.formats import alpaca, flat, messages
+from cft.data.formats import alpaca, flat, messages, validate
 from cft.data.formats.containers import CONTAINERS, READERS, detect_container, load_hf_dir, records_table
 from cft.data.formats.result import BadRow, ImportFailed, ImportResult, RowError
 from cft.data.samples import Sample
@@ -19,15 +22,6 @@ from cft.errors import OfflineError, UserError
 
 SHAPES = ("alpaca", "messages", "flat")
 _ID_FIELDS = ("id", "key", "uid", "sample_id")
-
-
-def _detect_shape(record: Any) -> str:
-    if isinstance(record, dict):
-        if "messages" in record:
-            return "messages"
-        if "instruction" in record and "output" in record:
-            return "alpaca"
-    return "flat"
 
 
 def _finish(sample: Sample, record: dict, stem: str, lineno: int, *, status_given: bool) -> Sample:
@@ -48,6 +42,9 @@ def _convert(records: Iterator[tuple[int, Any]], shape: str, mapping: dict[str, 
     samples: list[Sample] = []
     errors: list[RowError] = []
     seen_keys: dict[str, int] = {}
+    records = list(records)
+    if shape == "auto":
+        shape = validate.detect_shape(records)
     for lineno, record in records:
         if isinstance(record, RowError):
             errors.append(record)
@@ -56,9 +53,8 @@ def _convert(records: Iterator[tuple[int, Any]], shape: str, mapping: dict[str, 
             errors.append(RowError(lineno, "", f"wrong type: expected an object (a record), got {type(record).__name__}",
                                    unit))
             continue
-        if shape == "auto":
-            shape = _detect_shape(record)
         try:
+            validate.check_record(record)
             if shape == "flat":
                 sample, status_given = flat.read(record, mapping)
             else:
@@ -96,19 +92,20 @@ def _result(source: str, samples, errors, shape, skip_bad: bool) -> ImportResult
 
 
 def read_samples(path: str | Path, *, fmt: str = "auto", mapping: dict[str, str] | None = None,
-                 skip_bad: bool = False) -> ImportResult:
+                 skip_bad: bool = False, extra_roots: tuple = ()) -> ImportResult:
     """Parse a file (or a saved ``datasets`` directory) into samples, without touching the store.
 
     ``fmt``: ``auto`` (container from the extension, shape from the first record), a shape (``alpaca``,
     ``messages``, ``flat``) or a container (``jsonl``, ``json``, ``csv``, ``parquet``, ``hf``).
     """
-    path = Path(path)
     if fmt not in ("auto", *SHAPES, *CONTAINERS):
         raise UserError(f"unknown format {fmt!r}; use auto, {', '.join(SHAPES)} or {', '.join(CONTAINERS)}")
-    if not path.exists():
-        raise UserError(f"{path}: no such file or directory")
+    # Through cft.paths like every path a user names: outside the allowed roots reads like missing.
+    given = Path(str(path))
+    path = paths.resolve(path, "import file", extra_roots=extra_roots)
     mapping = _check_mapping(mapping)
-    container = detect_container(path, fmt)
+    validate.check_size(path, str(given))
+    container = detect_container(path, fmt, given.suffix)
     shape = fmt if fmt in SHAPES else "auto"
     if container == "hf":
         ds = load_hf_dir(path)
@@ -120,8 +117,8 @@ def read_samples(path: str | Path, *, fmt: str = "auto", mapping: dict[str, str]
             raise ImportFailed(str(path), [RowError(0, "", "empty file: no records")])
         records = READERS[container](path)
     unit = "line" if container in ("jsonl", "csv") else "record"
-    samples, errors, shape = _convert(records, shape, mapping, path.stem, unit)
-    return _result(str(path), samples, errors, shape, skip_bad)
+    samples, errors, shape = _convert(records, shape, mapping, given.stem, unit)
+    return _result(str(given), samples, errors, shape, skip_bad)
 
 
 def _store_result(store, dataset: str, result: ImportResult, on_conflict: str) -> ImportResult:
@@ -132,10 +129,11 @@ def _store_result(store, dataset: str, result: ImportResult, on_conflict: str) -
 
 
 def import_file(store, path: str | Path, dataset: str, *, fmt: str = "auto", mapping: dict[str, str] | None = None,
-                skip_bad: bool = False, on_conflict: str = "error") -> ImportResult:
-    """Read ``path`` and add its samples to ``dataset`` in one transaction. ``result.ids``: the new ids
+                skip_bad: bool = False, on_conflict: str = "error", extra_roots: tuple = ()) -> ImportResult:
+    """Read ``path`` and add its samples to ``dataset``, all or nothing to readers. ``result.ids``: the new ids
     (with ``on_conflict="ignore"``, re-importing the same file adds nothing: keys are ``<stem>:<line>`` or ids)."""
-    return _store_result(store, dataset, read_samples(path, fmt=fmt, mapping=mapping, skip_bad=skip_bad), on_conflict)
+    result = read_samples(path, fmt=fmt, mapping=mapping, skip_bad=skip_bad, extra_roots=extra_roots)
+    return _store_result(store, dataset, result, on_conflict)
 
 
 def hub_offline() -> bool:

@@ -8,7 +8,6 @@ writes it back as a *new* revision, so history is never rewritten.
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from cft.data.samples import Sample
 from cft.data.store.queries import get
@@ -17,13 +16,11 @@ from cft.data.store.writes import update
 from cft.errors import UserError
 
 
-def history(conn: sqlite3.Connection, sample_id: int) -> list[dict]:
+def history(db, sample_id: int) -> list[dict]:
     """Every change, oldest first: ``[{revision, annotator, at, field, old, new}]`` (``field='created'`` first)."""
-    get(conn, sample_id)  # a clear error for a missing id
-    rows = conn.execute(
-        "SELECT revision, annotator, at, field, old, new FROM history WHERE sample_id = ? ORDER BY revision, id",
-        (sample_id,),
-    ).fetchall()
+    get(db, sample_id)  # a clear error for a missing id
+    rows = db.all("SELECT revision, annotator, at, field, old, new FROM history WHERE sample_id = ? "
+                  "ORDER BY revision, id", (sample_id,))
     return [
         {"revision": r, "annotator": a, "at": t, "field": f,
          "old": json.loads(o) if o is not None else None, "new": json.loads(n) if n is not None else None}
@@ -31,32 +28,27 @@ def history(conn: sqlite3.Connection, sample_id: int) -> list[dict]:
     ]
 
 
-def at_revision(conn: sqlite3.Connection, sample_id: int, revision: int) -> Sample:
+def at_revision(db, sample_id: int, revision: int) -> Sample:
     """The sample as it was right after ``revision`` was saved (later changes undone, newest first)."""
-    current = get(conn, sample_id)
+    current = get(db, sample_id)
     if not 1 <= revision <= current.revision:
         raise UserError(f"sample {sample_id} has revisions 1..{current.revision}, not {revision}")
-    later = conn.execute(
-        "SELECT revision, field, old, annotator, at FROM history WHERE sample_id = ? AND revision > ? "
-        "AND field <> ? ORDER BY revision DESC, id DESC",
-        (sample_id, revision, CREATED),
-    ).fetchall()
+    later = db.all("SELECT revision, field, old, annotator, at FROM history WHERE sample_id = ? AND revision > ? "
+                   "AND field <> ? ORDER BY revision DESC, id DESC", (sample_id, revision, CREATED))
     for _, name, old, _, _ in later:
         setattr(current, name, json.loads(old))
     current.revision = revision
     # annotator/updated_at as of that revision: from the row that wrote it (or the creation row).
-    row = conn.execute(
-        "SELECT annotator, at FROM history WHERE sample_id = ? AND revision = ? ORDER BY id LIMIT 1",
-        (sample_id, revision),
-    ).fetchone()
+    row = db.one("SELECT annotator, at FROM history WHERE sample_id = ? AND revision = ? ORDER BY id LIMIT 1",
+                 (sample_id, revision))
     if row:
         current.annotator, current.updated_at = row
     return current
 
 
-def restore(conn: sqlite3.Connection, sample_id: int, revision: int, *, expected_revision: int,
+def restore(db, sample_id: int, revision: int, *, expected_revision: int,
             annotator: str = "") -> Sample:
     """Write revision ``revision``'s content back as a new revision (history keeps everything)."""
-    old = at_revision(conn, sample_id, revision)
+    old = at_revision(db, sample_id, revision)
     changes = {name: getattr(old, name) for name in EDITABLE}
-    return update(conn, sample_id, changes, expected_revision=expected_revision, annotator=annotator)
+    return update(db, sample_id, changes, expected_revision=expected_revision, annotator=annotator)

@@ -1,97 +1,92 @@
-"""Bring a store file of an older schema forward to :data:`~cft.data.store.schema.SCHEMA_VERSION`.
+"""Versioned schema changes, for both backends: a numbered list of steps, applied in order in one transaction.
 
-Each step takes a store from one schema version to the next. A step has a ``before`` part (run before the current
-schema's ``CREATE ... IF NOT EXISTS``: drop or rename what changed shape) and an ``after`` part (fill what was
-recreated). All pending steps run in order inside one ``BEGIN IMMEDIATE``, so two processes opening a fresh or old
-file at once cannot interleave half a schema. Schemas 1-4 come from the first hours of development.
+A new store is created at the baseline (``schema.BASELINE`` plus the backend's search DDL, version
+``BASELINE_VERSION``), then every later step runs on it, exactly as on an old store: so a step is the only place a
+change is written. To change the schema, add a function that takes the store from version N-1 to N (using plain
+SQL both backends accept, or ``db.dialect`` for what differs) and append ``Migration(N, fn, why)`` to
+:data:`MIGRATIONS`; ``python -m cft db migrate`` and every ``Store()`` open apply it. All pending steps run inside
+one write transaction (the schema lock on PostgreSQL), so two processes opening an old store cannot interleave.
+
+Stores older than version 5 (the first hours of development) are not upgraded.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Callable
 
-from cft.data.store.schema import COLUMNS, SCHEMA, SCHEMA_VERSION, statements
+from cft.data.store import counts
+from cft.data.store.schema import BASELINE_VERSION, baseline
+from cft.errors import UserError
 
-Step = Callable[[sqlite3.Connection], None]
-
-
-def _nothing(conn: sqlite3.Connection) -> None:
-    pass
+Step = Callable[..., None]
 
 
-# -- 2 -> 3: ``flagged`` was a generated column; it became a plain one (SQLite only covers plain columns with an
-# index). The rows move aside, the table, indexes, FTS and triggers are created fresh, the rows come back.
-def _to_3_before(conn: sqlite3.Connection) -> None:
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'samples'"
-                                ).fetchall():
-        conn.execute(f"DROP TRIGGER {name}")
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'samples' "
-                                "AND sql IS NOT NULL").fetchall():
-        conn.execute(f"DROP INDEX {name}")
-    conn.execute("DROP TABLE IF EXISTS samples_fts")
-    conn.execute("ALTER TABLE samples RENAME TO samples_old")
+def _v5_to_v6(db) -> None:
+    """SQLite's v5 layout -> parts, counts and keyset indexes (PostgreSQL stores start at 6).
 
-
-def _to_3_after(conn: sqlite3.Connection) -> None:
-    names = ", ".join(COLUMNS)  # the insert triggers rebuild FTS and sample_flags
-    conn.execute(f"INSERT INTO samples({names}, flagged) SELECT {names}, flags <> '{{}}' FROM samples_old")
-    conn.execute("DROP TABLE samples_old")
-
-
-# -- 3 -> 4: datasets keep their sample count (kept by triggers; recounted after any migration).
-def _to_4_before(conn: sqlite3.Connection) -> None:
-    conn.execute("ALTER TABLE datasets ADD COLUMN sample_count INTEGER NOT NULL DEFAULT 0")
-
-
-# -- 4 -> 5: sample_flags gained copies of the sample's dataset, status and verdict.
-def _to_5_before(conn: sqlite3.Connection) -> None:
-    for trigger in ("samples_ai", "samples_ad", "samples_au_flags"):  # they write sample_flags
-        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    conn.execute("DROP TABLE IF EXISTS sample_flags")
-
-
-def _to_5_after(conn: sqlite3.Connection) -> None:
-    # OR IGNORE: rows copied back by an earlier step already refilled their flags through the insert trigger.
-    conn.execute("INSERT OR IGNORE INTO sample_flags(flag, dataset, status, verdict, sample_id) "
-                 "SELECT j.key, s.dataset, s.status, s.verdict, s.id FROM samples s, json_each(s.flags) j")
+    Flags, counts and FTS were kept by triggers in v5; now the write path keeps flags and counts (the same code on
+    both backends), and only FTS keeps its triggers. ``datasets.sample_count`` gives way to ``sample_counts``.
+    """
+    if db.dialect.name != "sqlite":
+        raise UserError(f"schema version 5 exists only on SQLite, found it on {db.dialect.name}")
+    for (name,) in db.all("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'samples'"):
+        db.execute(f"DROP TRIGGER {name}")
+    for (name,) in db.all("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'samples' "
+                          "AND sql IS NOT NULL AND name <> 'samples_dataset_key'"):
+        db.execute(f"DROP INDEX {name}")
+    db.execute("DROP TABLE IF EXISTS sample_flags")
+    db.execute("ALTER TABLE samples ADD COLUMN part INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE datasets ADD COLUMN state TEXT NOT NULL DEFAULT 'ready'")
+    db.execute("ALTER TABLE datasets DROP COLUMN sample_count")
+    create_baseline(db)
+    db.execute("INSERT INTO parts(dataset, state, owner, heartbeat, created_at) "
+               "SELECT name, 'ready', '', created_at, created_at FROM datasets ORDER BY name")
+    db.execute("UPDATE samples SET part = (SELECT id FROM parts WHERE parts.dataset = samples.dataset)")
+    db.execute("INSERT INTO sample_flags(flag, part, status, verdict, source, updated_at, sample_id) "
+               "SELECT j.key, s.part, s.status, s.verdict, s.source, s.updated_at, s.id "
+               "FROM samples s, json_each(s.flags) j WHERE j.key <> ''")
+    counts.recount(db)
 
 
 @dataclass(frozen=True)
 class Migration:
-    to_version: int
-    before: Step
-    after: Step = _nothing
+    version: int  # the version this step brings the store to
+    apply: Step
+    why: str
 
 
-# Schemas 1 and 2 differ in nothing a migration has to know, so the first step starts from either.
-MIGRATIONS = (
-    Migration(3, _to_3_before, _to_3_after),
-    Migration(4, _to_4_before),
-    Migration(5, _to_5_before, _to_5_after),
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(6, _v5_to_v6, "parts (all-or-nothing batched imports), maintained counts, keyset paging indexes"),
 )
+LATEST = max([BASELINE_VERSION, *(m.version for m in MIGRATIONS)])
 
 
-def create_or_migrate(conn: sqlite3.Connection) -> None:
-    """Create the schema in a new file, or run the pending migrations of an old one, in one transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
-        if version >= SCHEMA_VERSION:
-            conn.execute("COMMIT")
-            return
-        pending = [m for m in MIGRATIONS if version and version < m.to_version]
-        for migration in pending:
-            migration.before(conn)
-        for statement in statements(SCHEMA):
-            conn.execute(statement)
-        for migration in pending:
-            migration.after(conn)
-        if version:
-            conn.execute("UPDATE datasets SET sample_count = (SELECT COUNT(*) FROM samples WHERE dataset = name)")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+def create_baseline(db) -> None:
+    for statement in baseline(db.dialect.types) + db.dialect.extra_ddl():
+        db.execute(statement)
+
+
+def pending(version: int) -> list[Migration]:
+    if version == 0:  # a new store: the baseline, then the steps after it
+        return [m for m in MIGRATIONS if m.version > BASELINE_VERSION]
+    if version < 5:
+        raise UserError(f"this store has schema version {version}, from before release; it cannot be upgraded. "
+                        f"Export its datasets with the version that wrote it and import them into a new store.")
+    return [m for m in MIGRATIONS if m.version > version]
+
+
+def create_or_migrate(db) -> list[int]:
+    """Create the schema in a new store, or run the pending steps of an old one; returns the versions applied."""
+    with db.write():
+        db.dialect.lock_schema(db)
+        version = db.dialect.version(db)  # re-read under the lock: another process may have just done it
+        if version >= LATEST:
+            return []
+        steps = pending(version)
+        if version == 0:
+            create_baseline(db)
+        for step in steps:
+            step.apply(db)
+        db.dialect.set_version(db, LATEST)
+        return ([BASELINE_VERSION] if version == 0 else []) + [s.version for s in steps]

@@ -1,125 +1,128 @@
-"""The store's schema: the tables, indexes, FTS5 index and triggers, and how a row becomes a Sample.
+"""The store's schema (the baseline that later migrations build on) and how a row becomes a Sample.
 
-``SCHEMA_VERSION`` is written into ``PRAGMA user_version``; :mod:`cft.data.store.migrations` brings an older file
-forward. The DDL uses ``IF NOT EXISTS`` throughout, so creating it over a migrated file only adds what is missing.
+Tables:
+- ``datasets``: one row per dataset, with its ``state`` (``ready``; ``importing`` while a first import is not yet
+  shown; ``deleting`` while its rows are removed in batches).
+- ``parts``: a dataset's rows are grouped in parts. Readers see only ``ready`` parts; a large import writes a new
+  part in state ``importing``, committed in batches, and shows it by flipping that one row in a short
+  transaction, so an import is all-or-nothing to every reader without holding a lock for its whole length.
+- ``samples``: the sample columns, with ``part`` (where readers look) and ``dataset`` (the name, which keeps keys
+  unique across a dataset's parts, including one still being imported).
+- ``sample_flags``: one row per (sample, flag name) with copies of the sample's filter columns, so "flag X" pages
+  by key like any other filter.
+- ``sample_counts``: how many samples each (part, flag, source, status, verdict, flagged) cell holds, kept by the
+  write path in the same transaction as the rows; flag ``''`` counts samples, a flag name counts its rows. Totals,
+  status chips and statistics add up a few of these rows instead of counting a million.
+- ``history``: append-only, one row per changed field per revision.
+Each backend adds its full-text search (``Dialect.extra_ddl``).
+
+Indexes: every paging query is an equality on some of (part, source, status, verdict, flagged) followed by a
+range on the order's key (id, or updated_at then id), so each index below is exactly such a prefix and a page reads
+only its own 50 entries (see queries.plan).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from cft.data.samples import Sample
 
-SCHEMA_VERSION = 5
+# The baseline that a new store is created at; migrations.STEPS take it further.
+BASELINE_VERSION = 6
 
-SCHEMA = """
+BASELINE = """
 CREATE TABLE IF NOT EXISTS datasets (
-    name         TEXT PRIMARY KEY,
-    description  TEXT NOT NULL DEFAULT '',
-    created_at   REAL NOT NULL,
-    -- kept by triggers: the unfiltered page's total without counting 100k index entries each time
-    sample_count INTEGER NOT NULL DEFAULT 0
+    name        TEXT PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    created_at  {real} NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'ready'
 );
+CREATE TABLE IF NOT EXISTS parts (
+    id         {id_pk},
+    dataset    TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    owner      TEXT NOT NULL DEFAULT '',
+    heartbeat  {real} NOT NULL,
+    created_at {real} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS parts_dataset ON parts(dataset, state);
 CREATE TABLE IF NOT EXISTS samples (
-    -- Small columns first, big text last: reading a filter column (status, flags, ...) of a row then never
-    -- walks the overflow pages of a long response or critique.
-    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
-    dataset            TEXT NOT NULL REFERENCES datasets(name),
+    id                 {id_pk},
+    part               INTEGER NOT NULL DEFAULT 0,
+    dataset            TEXT NOT NULL,
     key                TEXT,
     status             TEXT NOT NULL DEFAULT 'pending',
     verdict            TEXT NOT NULL DEFAULT 'unknown',
-    flags              TEXT NOT NULL DEFAULT '{}',
-    -- 1 when flags is not empty. A plain column written with flags (not a generated one): SQLite only treats an
-    -- index as covering for plain columns, and every filter below must be answerable from an index alone.
+    flags              TEXT NOT NULL DEFAULT '{{}}',
     flagged            INTEGER NOT NULL DEFAULT 0,
     source             TEXT NOT NULL DEFAULT '',
     revision           INTEGER NOT NULL DEFAULT 1,
-    created_at         REAL NOT NULL,
-    updated_at         REAL NOT NULL,
+    created_at         {real} NOT NULL,
+    updated_at         {real} NOT NULL,
     annotator          TEXT NOT NULL DEFAULT '',
     student_model      TEXT NOT NULL DEFAULT '',
     teacher            TEXT NOT NULL DEFAULT '',
     reference_answer   TEXT,
-    meta               TEXT NOT NULL DEFAULT '{}',
+    meta               TEXT NOT NULL DEFAULT '{{}}',
     question           TEXT NOT NULL,
     response           TEXT NOT NULL DEFAULT '',
     critique           TEXT NOT NULL DEFAULT '',
     reference_solution TEXT,
     original_critique  TEXT
 );
--- NULL keys never collide (SQLite treats NULLs as distinct); the partial index keeps it small.
 CREATE UNIQUE INDEX IF NOT EXISTS samples_dataset_key ON samples(dataset, key) WHERE key IS NOT NULL;
--- Every index carries all the filter columns (status, verdict, flagged, source), so whichever one the planner
--- picks (a range on a filter, or a scan in the page order) never reads a table row, which holds the long texts.
--- Ordered scans: id; flagged DESC, id ("flagged_first"); updated_at ("updated").
-CREATE INDEX IF NOT EXISTS samples_by_id ON samples(dataset, id, status, verdict, flagged, source);
-CREATE INDEX IF NOT EXISTS samples_by_flagged ON samples(dataset, flagged DESC, id, status, verdict, source);
-CREATE INDEX IF NOT EXISTS samples_by_updated ON samples(dataset, updated_at, id, status, verdict, flagged, source);
--- Ranges on a filter value.
-CREATE INDEX IF NOT EXISTS samples_status ON samples(dataset, status, verdict, flagged, id, source);
-CREATE INDEX IF NOT EXISTS samples_verdict ON samples(dataset, verdict, flagged, id, status, source);
-CREATE INDEX IF NOT EXISTS samples_source ON samples(dataset, source, status, verdict, flagged, id);
-CREATE INDEX IF NOT EXISTS samples_all_status ON samples(status, verdict, flagged, id, dataset, source);
-
--- One row per (sample, flag name), with copies of the sample's dataset/status/verdict (kept by the triggers) so
--- "flag X, status S, verdict V" is one range of this key, not a probe of every sample that has flag X.
+CREATE INDEX IF NOT EXISTS samples_part_id ON samples(part, id);
+CREATE INDEX IF NOT EXISTS samples_part_flagged ON samples(part, flagged, id);
+CREATE INDEX IF NOT EXISTS samples_part_updated ON samples(part, updated_at, id);
+CREATE INDEX IF NOT EXISTS samples_cell_id ON samples(part, status, verdict, flagged, id);
+CREATE INDEX IF NOT EXISTS samples_cell_updated ON samples(part, status, verdict, flagged, updated_at, id);
+CREATE INDEX IF NOT EXISTS samples_source_id ON samples(part, source, status, verdict, flagged, id);
+CREATE INDEX IF NOT EXISTS samples_source_updated ON samples(part, source, status, verdict, flagged, updated_at, id);
+-- The key's columns first: SQLite 3.40's integrity_check misreads WITHOUT ROWID tables whose key columns do not lead.
 CREATE TABLE IF NOT EXISTS sample_flags (
-    flag      TEXT NOT NULL,
-    dataset   TEXT NOT NULL,
-    status    TEXT NOT NULL,
-    verdict   TEXT NOT NULL,
-    sample_id INTEGER NOT NULL,
-    PRIMARY KEY (flag, dataset, status, verdict, sample_id)
-) WITHOUT ROWID;
+    flag       TEXT NOT NULL,
+    part       INTEGER NOT NULL,
+    status     TEXT NOT NULL,
+    verdict    TEXT NOT NULL,
+    sample_id  {bigint} NOT NULL,
+    source     TEXT NOT NULL,
+    updated_at {real} NOT NULL,
+    PRIMARY KEY (flag, part, status, verdict, sample_id)
+){without_rowid};
+CREATE INDEX IF NOT EXISTS sample_flags_updated ON sample_flags(flag, part, status, verdict, updated_at, sample_id);
+CREATE INDEX IF NOT EXISTS sample_flags_source_id ON sample_flags(flag, part, source, status, verdict, sample_id);
+CREATE INDEX IF NOT EXISTS sample_flags_source_updated
+    ON sample_flags(flag, part, source, status, verdict, updated_at, sample_id);
 CREATE INDEX IF NOT EXISTS sample_flags_sample ON sample_flags(sample_id);
-
+CREATE TABLE IF NOT EXISTS sample_counts (
+    part    INTEGER NOT NULL,
+    flag    TEXT NOT NULL,
+    source  TEXT NOT NULL,
+    status  TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    flagged INTEGER NOT NULL,
+    n       {bigint} NOT NULL,
+    PRIMARY KEY (part, flag, source, status, verdict, flagged)
+);
 CREATE TABLE IF NOT EXISTS history (
-    id        INTEGER PRIMARY KEY AUTOINCREMENT,
-    sample_id INTEGER NOT NULL,
+    id        {id_pk},
+    sample_id {bigint} NOT NULL,
     revision  INTEGER NOT NULL,
     annotator TEXT NOT NULL DEFAULT '',
-    at        REAL NOT NULL,
+    at        {real} NOT NULL,
     field     TEXT NOT NULL,
     old       TEXT,
     new       TEXT
 );
-CREATE INDEX IF NOT EXISTS history_sample ON history(sample_id, revision);
-
-CREATE VIRTUAL TABLE IF NOT EXISTS samples_fts USING fts5(
-    question, response, critique, content='samples', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
-);
-
-CREATE TRIGGER IF NOT EXISTS samples_count_ai AFTER INSERT ON samples BEGIN
-    UPDATE datasets SET sample_count = sample_count + 1 WHERE name = new.dataset;
-END;
-CREATE TRIGGER IF NOT EXISTS samples_count_ad AFTER DELETE ON samples BEGIN
-    UPDATE datasets SET sample_count = sample_count - 1 WHERE name = old.dataset;
-END;
-CREATE TRIGGER IF NOT EXISTS samples_ai AFTER INSERT ON samples BEGIN
-    INSERT INTO samples_fts(rowid, question, response, critique)
-        VALUES (new.id, new.question, new.response, new.critique);
-    INSERT INTO sample_flags(flag, dataset, status, verdict, sample_id)
-        SELECT key, new.dataset, new.status, new.verdict, new.id FROM json_each(new.flags);
-END;
-CREATE TRIGGER IF NOT EXISTS samples_ad AFTER DELETE ON samples BEGIN
-    INSERT INTO samples_fts(samples_fts, rowid, question, response, critique)
-        VALUES ('delete', old.id, old.question, old.response, old.critique);
-    DELETE FROM sample_flags WHERE sample_id = old.id;
-END;
-CREATE TRIGGER IF NOT EXISTS samples_au_text AFTER UPDATE OF question, response, critique ON samples BEGIN
-    INSERT INTO samples_fts(samples_fts, rowid, question, response, critique)
-        VALUES ('delete', old.id, old.question, old.response, old.critique);
-    INSERT INTO samples_fts(rowid, question, response, critique)
-        VALUES (new.id, new.question, new.response, new.critique);
-END;
-CREATE TRIGGER IF NOT EXISTS samples_au_flags AFTER UPDATE OF flags, status, verdict, dataset ON samples BEGIN
-    DELETE FROM sample_flags WHERE sample_id = old.id;
-    INSERT INTO sample_flags(flag, dataset, status, verdict, sample_id)
-        SELECT key, new.dataset, new.status, new.verdict, new.id FROM json_each(new.flags);
-END;
+CREATE INDEX IF NOT EXISTS history_sample ON history(sample_id, revision)
 """
+
+
+def baseline(types: dict[str, str]) -> list[str]:
+    """The baseline DDL with a backend's column types, one statement per item."""
+    return [s.strip() for s in BASELINE.format(**types).split(";") if s.strip()]
+
 
 # Column order used by every SELECT that builds a Sample.
 COLUMNS = (
@@ -135,31 +138,15 @@ EDITABLE = (
     "student_model", "teacher", "original_critique", "status", "flags", "meta",
 )
 TEXT_NOT_NULL = ("question", "response", "critique", "source", "student_model", "teacher")
-ORDERS = {
-    "id": "id ASC",
-    "flagged_first": "flagged DESC, id ASC",
-    "updated": "updated_at DESC, id DESC",
-}
 CREATED = "created"  # the history field of a sample's first revision
+HISTORY_COLUMNS = ("id", "sample_id", "revision", "annotator", "at", "field", "old", "new")
+DATASET_STATES = ("ready", "importing", "deleting")
 
 
 def dumps(value: Any) -> str:
-    # Compact: '{}' is the one spelling of "no flags", which the ``flagged`` column relies on. Key order is kept
-    # (not sorted) because meta records the original field order of imported records for lossless export.
+    # Compact: '{}' is the one spelling of "no flags". Key order is kept (not sorted) because meta records the
+    # original field order of imported records for lossless export; so these stay TEXT, not jsonb, on PostgreSQL.
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def statements(script: str) -> list[str]:
-    """Split a DDL script into statements (trigger bodies contain ';', so split on complete statements)."""
-    out, current = [], ""
-    for line in script.splitlines(keepends=True):
-        if line.lstrip().startswith("--"):
-            continue
-        current += line
-        if sqlite3.complete_statement(current):
-            out.append(current.strip())
-            current = ""
-    return [s for s in out if s]
 
 
 def row_to_sample(row: tuple) -> Sample:

@@ -1,81 +1,75 @@
-"""Writes: datasets, inserting samples, and the compare-and-set update that appends history.
+"""Writes: datasets, inserting a batch of samples, and the compare-and-set update that appends history.
 
-Every function takes the connection first and runs in one :func:`~cft.data.store.connection.write` transaction.
-An update reads the current revision *under* the write lock; if it is not the revision the caller loaded, nothing
-is written and :class:`ConflictError` says who saved in between.
+Every function takes the Db first and runs inside one :meth:`Db.write` transaction, with the sample's flag rows and
+counts changed in that same transaction. An update reads the row under the write lock (SQLite's ``BEGIN
+IMMEDIATE``, PostgreSQL's ``SELECT ... FOR UPDATE``) and writes with ``WHERE id = ? AND revision = ?``; if the
+revision is not the one the caller loaded, nothing is written and :class:`ConflictError` says who saved between.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Iterable
-from datetime import datetime, timezone
+from collections import Counter
 from typing import Any
 
+from cft import workspace
 from cft.data.samples import STATUSES, VERDICTS, Sample
-from cft.data.store.connection import write
-from cft.data.store.queries import get
-from cft.data.store.schema import CREATED, EDITABLE, JSON_FIELDS, TEXT_NOT_NULL, dumps
+from cft.data.store import counts
+from cft.data.store.counts import FLAG_COLUMNS, count_keys, flag_rows
+from cft.data.store.errors import ConflictError, DuplicateKey, StoreBusy
+from cft.data.store.queries import VISIBLE, get
+from cft.data.store.schema import COLUMNS, CREATED, EDITABLE, JSON_FIELDS, TEXT_NOT_NULL, dumps, row_to_sample
 from cft.errors import UserError
 
-
-class ConflictError(UserError):
-    """Someone saved the sample after the caller loaded it; nothing was written."""
-
-    def __init__(self, sample_id: int, expected_revision: int, current_revision: int, current: Sample):
-        self.sample_id = sample_id
-        self.expected_revision = expected_revision
-        self.current_revision = current_revision
-        self.current = current
-        who = current.annotator or "someone"
-        when = datetime.fromtimestamp(current.updated_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-        super().__init__(
-            f"sample {sample_id} was changed by {who} at {when}: you edited revision "
-            f"{expected_revision}, the store now has revision {current_revision}. Nothing was saved; reload the "
-            f"sample to see their version, then apply your change again."
-        )
+INSERT_COLUMNS = ("id", "part", "dataset", "key", "question", "response", "critique", "verdict", "reference_answer",
+                  "reference_solution", "source", "student_model", "teacher", "original_critique", "status",
+                  "flags", "flagged", "revision", "created_at", "updated_at", "annotator", "meta")
+HISTORY_INSERT = ("sample_id", "revision", "annotator", "at", "field", "old", "new")
 
 
 # -- datasets ------------------------------------------------------------------------------------------------------
 def check_dataset_name(name: str) -> str:
-    """A dataset name is free text (it never becomes a path) without surrounding spaces or control characters."""
-    if not isinstance(name, str) or not name.strip():
-        raise UserError(f"dataset name must be a non-empty string, got {name!r}")
-    if name != name.strip() or len(name) > 200 or any(ord(c) < 32 for c in name):
-        raise UserError(f"dataset name {name!r}: no leading/trailing spaces or control characters, at most 200 chars")
-    return name
+    """A dataset name follows the one name rule (cft.workspace.check_name): it ends up in job and export file names,
+    log lines and pages."""
+    return workspace.check_name(name, "dataset name")
 
 
-def ensure_dataset(conn: sqlite3.Connection, name: str, description: str = "") -> None:
-    conn.execute(
-        "INSERT INTO datasets(name, description, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING",
-        (name, description or "", time.time()),
-    )
+def ensure_dataset(db, name: str, description: str = "", *, state: str = "ready") -> str:
+    """Create the dataset row if missing (in ``state``); a hidden one created by an import becomes ready when
+    ``state`` is ready. Returns the state it has now."""
+    db.execute("INSERT INTO datasets(name, description, created_at, state) VALUES (?, ?, ?, ?) "
+               "ON CONFLICT (name) DO NOTHING", (name, description or "", time.time(), state))
+    current = db.scalar("SELECT state FROM datasets WHERE name = ?", (name,))
+    if current == "deleting":
+        raise StoreBusy(db.dialect.where(), f"dataset {name!r} is still being deleted")
+    if current == "importing" and state == "ready":
+        db.execute("UPDATE datasets SET state = 'ready' WHERE name = ?", (name,))
+        current = "ready"
     if description:
-        conn.execute("UPDATE datasets SET description = ? WHERE name = ?", (description, name))
+        db.execute("UPDATE datasets SET description = ? WHERE name = ?", (description, name))
+    return current
 
 
-def create_dataset(conn: sqlite3.Connection, name: str, description: str = "") -> None:
+def create_dataset(db, name: str, description: str = "") -> None:
     name = check_dataset_name(name)
-    with write(conn):
-        ensure_dataset(conn, name, description)
+    with db.write():
+        ensure_dataset(db, name, description)
 
 
-def delete_dataset(conn: sqlite3.Connection, name: str, *, confirm: str) -> int:
-    if confirm != name:
-        raise UserError(f"to delete dataset {name!r}, pass its name again as confirm (got {confirm!r})")
-    with write(conn):
-        if not conn.execute("SELECT 1 FROM datasets WHERE name = ?", (name,)).fetchone():
-            raise UserError(f"no dataset named {name!r}")
-        conn.execute("DELETE FROM history WHERE sample_id IN (SELECT id FROM samples WHERE dataset = ?)", (name,))
-        count = conn.execute("DELETE FROM samples WHERE dataset = ?", (name,)).rowcount
-        conn.execute("DELETE FROM datasets WHERE name = ?", (name,))
-    return count
+def new_part(db, dataset: str, state: str, owner: str = "") -> int:
+    now = time.time()
+    return int(db.scalar("INSERT INTO parts(dataset, state, owner, heartbeat, created_at) VALUES (?, ?, ?, ?, ?) "
+                         "RETURNING id", (dataset, state, owner, now, now)))
+
+
+def main_part(db, dataset: str) -> int:
+    """The ready part that small writes go to (created with the dataset's first sample)."""
+    part = db.scalar("SELECT MIN(id) FROM parts WHERE dataset = ? AND state = 'ready'", (dataset,))
+    return int(part) if part is not None else new_part(db, dataset, "ready")
 
 
 # -- samples -------------------------------------------------------------------------------------------------------
-def _check_sample(s: Sample, where: str) -> None:
+def check_sample(s: Sample, where: str) -> None:
     if s.status not in STATUSES:
         raise UserError(f"{where}: status must be one of {STATUSES}, got {s.status!r}")
     if s.verdict not in VERDICTS:
@@ -86,51 +80,55 @@ def _check_sample(s: Sample, where: str) -> None:
         raise UserError(f"{where}: flags and meta must be dicts")
 
 
-_INSERT = (
-    "INSERT INTO samples(dataset, key, question, response, critique, verdict, reference_answer, "
-    "reference_solution, source, student_model, teacher, original_critique, status, flags, flagged, revision, "
-    "created_at, updated_at, annotator, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?)"
-)
+def _existing_keys(db, dataset: str, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        found |= {r[0] for r in db.all(f"SELECT key FROM samples WHERE dataset = ? AND key IN "
+                                       f"({','.join('?' * len(chunk))})", [dataset, *chunk])}
+    return found
 
 
-def add_samples(conn: sqlite3.Connection, dataset: str, samples: Iterable[Sample], *,
-                on_conflict: str = "error") -> list[int]:
-    """Insert ``samples`` into ``dataset`` in one transaction; returns the new ids (skipped ones excluded)."""
-    if on_conflict not in ("error", "ignore"):
-        raise UserError(f"on_conflict must be 'error' or 'ignore', got {on_conflict!r}")
-    dataset = check_dataset_name(dataset)
-    ids: list[int] = []
+def insert_batch(db, part: int, dataset: str, samples: list[Sample], *, on_conflict: str = "error",
+                 first: int = 0, copy: bool = False) -> list[int]:
+    """Insert ``samples`` into ``part`` inside the caller's write transaction; returns their ids (skipped keys
+    excluded). ``copy``: keep each sample's id, revision, timestamps and annotator, and write no history (the
+    caller copies it). Keys are checked against the whole dataset first, so the error names the sample."""
     now = time.time()
-    insert = _INSERT + (" ON CONFLICT DO NOTHING" if on_conflict == "ignore" else "")
-    with write(conn):
-        ensure_dataset(conn, dataset)
-        for n, s in enumerate(samples):
-            _check_sample(s, f"sample {n} (key {s.key!r})")
-            created = s.created_at or now
-            try:
-                cur = conn.execute(insert, (
-                    dataset, s.key, s.question, s.response or "", s.critique or "", s.verdict,
-                    s.reference_answer, s.reference_solution, s.source or "", s.student_model or "",
-                    s.teacher or "", s.original_critique, s.status, dumps(s.flags), int(bool(s.flags)), created,
-                    s.updated_at or created, s.annotator or "", dumps(s.meta),
-                ))
-            except sqlite3.IntegrityError as exc:
-                raise UserError(
-                    f"dataset {dataset!r}: sample {n} has key {s.key!r}, which already exists in the dataset "
-                    f"(use on_conflict='ignore' to skip existing keys)"
-                ) from exc
-            if cur.rowcount == 0:
-                continue  # ignored: the key exists
-            sid = cur.lastrowid
-            ids.append(sid)
-            conn.execute(
-                "INSERT INTO history(sample_id, revision, annotator, at, field, old, new) VALUES (?,1,?,?,?,NULL,NULL)",
-                (sid, s.annotator or "", created, CREATED),
-            )
-    if len(ids) >= 10_000:
-        # Fold the big WAL back into the database now, not at some later reader's expense.
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return ids
+    seen = _existing_keys(db, dataset, [s.key for s in samples if s.key is not None])
+    keep: list[Sample] = []
+    for n, s in enumerate(samples, start=first):
+        check_sample(s, f"sample {n} (key {s.key!r})")
+        if s.key is not None and s.key in seen:
+            if on_conflict == "ignore":
+                continue
+            raise UserError(f"dataset {dataset!r}: sample {n} has key {s.key!r}, which already exists in the dataset "
+                            f"(use on_conflict='ignore' to skip existing keys)")
+        if s.key is not None:
+            seen.add(s.key)
+        keep.append(s)
+    ids = [s.id for s in keep] if copy else db.dialect.reserve_ids(db, "samples", len(keep))
+    rows, history, flags, deltas = [], [], [], Counter()
+    for sid, s in zip(ids, keep):
+        created = s.created_at or now
+        updated = s.updated_at or created
+        revision, annotator = (s.revision, s.annotator or "") if copy else (1, s.annotator or "")
+        rows.append((sid, part, dataset, s.key, s.question, s.response or "", s.critique or "", s.verdict,
+                     s.reference_answer, s.reference_solution, s.source or "", s.student_model or "", s.teacher or "",
+                     s.original_critique, s.status, dumps(s.flags), int(bool(s.flags)), revision, created, updated,
+                     annotator, dumps(s.meta)))
+        if not copy:
+            history.append((sid, 1, annotator, created, CREATED, None, None))
+        flags += flag_rows(sid, part, s.status, s.verdict, s.source or "", updated, s.flags)
+        deltas.update(count_keys(part, s.source or "", s.status, s.verdict, s.flags))
+    try:
+        db.insert_rows("samples", INSERT_COLUMNS, rows)
+    except DuplicateKey as exc:  # a concurrent writer took a key between the check and the insert
+        raise StoreBusy(db.dialect.where(), "another import added the same keys at the same time") from exc
+    db.insert_rows("history", HISTORY_INSERT, history)
+    db.insert_rows("sample_flags", FLAG_COLUMNS, flags)
+    counts.apply(db, deltas)
+    return list(ids)
 
 
 def _diff(sample_id: int, current: Sample, changes: dict) -> dict[str, tuple[Any, Any]]:
@@ -151,36 +149,47 @@ def _diff(sample_id: int, current: Sample, changes: dict) -> dict[str, tuple[Any
     return diff
 
 
-def update(conn: sqlite3.Connection, sample_id: int, changes: dict, *, expected_revision: int,
-           annotator: str = "") -> Sample:
+def update(db, sample_id: int, changes: dict, *, expected_revision: int, annotator: str = "") -> Sample:
     """Compare-and-set save. Returns the sample as saved (unchanged, same revision, when nothing differs)."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise UserError(f"cannot update field(s) {unknown} of sample {sample_id}; editable fields: {list(EDITABLE)}")
-    with write(conn):
-        current = get(conn, sample_id)
+    with db.write():
+        row = db.one(f"SELECT part, {', '.join(COLUMNS)} FROM samples WHERE id = ? AND {VISIBLE}"
+                     + db.dialect.for_update, (sample_id,))
+        if row is None:
+            raise UserError(f"no sample with id {sample_id}")
+        part, current = row[0], row_to_sample(row[1:])
         if current.revision != expected_revision:
             raise ConflictError(sample_id, expected_revision, current.revision, current)
         diff = _diff(sample_id, current, changes)
         if not diff:
             return current
-        revision = current.revision + 1
-        now = time.time()
+        new = row_to_sample(row[1:])
+        for name, (_, value) in diff.items():
+            setattr(new, name, value)
+        new.revision, new.updated_at, new.annotator = current.revision + 1, time.time(), annotator or ""
         sets = ", ".join(f"{name} = ?" for name in diff)
-        values = [dumps(new) if name in JSON_FIELDS else new for name, (_, new) in diff.items()]
-        if "flags" in diff:
-            sets += ", flagged = ?"
-            values.append(int(bool(diff["flags"][1])))
+        values = [dumps(value) if name in JSON_FIELDS else value for name, (_, value) in diff.items()]
         try:
-            conn.execute(
-                f"UPDATE samples SET {sets}, revision = ?, updated_at = ?, annotator = ? WHERE id = ?",
-                (*values, revision, now, annotator or "", sample_id),
-            )
-        except sqlite3.IntegrityError as exc:
+            cur = db.execute(f"UPDATE samples SET {sets}, flagged = ?, revision = ?, updated_at = ?, annotator = ? "
+                             f"WHERE id = ? AND revision = ?", (*values, int(bool(new.flags)), new.revision,
+                                                                 new.updated_at, new.annotator, sample_id,
+                                                                 current.revision))
+        except DuplicateKey as exc:
             raise UserError(f"sample {sample_id}: key {changes.get('key')!r} already exists in its dataset") from exc
-        conn.executemany(
-            "INSERT INTO history(sample_id, revision, annotator, at, field, old, new) VALUES (?,?,?,?,?,?,?)",
-            [(sample_id, revision, annotator or "", now, name, dumps(old), dumps(new))
-             for name, (old, new) in diff.items()],
-        )
-        return get(conn, sample_id)
+        if cur.rowcount != 1:  # cannot happen under the lock; refuse rather than write history for nothing
+            now = get(db, sample_id)
+            raise ConflictError(sample_id, expected_revision, now.revision, now)
+        db.insert_rows("history", HISTORY_INSERT, [
+            (sample_id, new.revision, new.annotator, new.updated_at, name, dumps(old), dumps(value))
+            for name, (old, value) in diff.items()])
+        if current.flags or new.flags:  # flag rows carry updated_at, so any save of a flagged sample moves them
+            db.execute("DELETE FROM sample_flags WHERE sample_id = ?", (sample_id,))
+            db.insert_rows("sample_flags", FLAG_COLUMNS, flag_rows(
+                sample_id, part, new.status, new.verdict, new.source or "", new.updated_at, new.flags))
+        if {"status", "verdict", "flags", "source"} & set(diff):
+            deltas = Counter(count_keys(part, new.source or "", new.status, new.verdict, new.flags))
+            deltas.subtract(count_keys(part, current.source or "", current.status, current.verdict, current.flags))
+            counts.apply(db, deltas)
+        return new
