@@ -55,20 +55,23 @@ def check(engine: str, url: str, model: str, adapter: str | None, where: str) ->
 def endpoint_generate(url: str, model: str, conversations: list[list[dict]], *, max_new_tokens: int,
                       temperature: float = 0.0, top_p: float = 1.0, seeds: list[int | None] | None = None,
                       concurrency: int = 8, extra: dict | None = None, timeout: float = DEFAULT_TIMEOUT,
-                      max_retries: int = DEFAULT_RETRIES, api_key: str | None = None) -> list[str]:
+                      max_retries: int = DEFAULT_RETRIES, api_key: str | None = None,
+                      token_counts: list | None = None) -> list[str]:
     """One reply per conversation, in order. Raises the first EndpointError once every request has finished (the
-    batch is then not written, and a resumed job asks again)."""
+    batch is then not written, and a resumed job asks again). ``token_counts``, when given, receives the number
+    of tokens the server says it generated for each reply (its ``usage.completion_tokens``), in order."""
     from cft.chat_client import ChatClient, run_sync, sampling
 
     seeds = seeds if seeds is not None else [None] * len(conversations)
     out: list[str | None] = [None] * len(conversations)
+    tokens: list[int | None] = [None] * len(conversations)
     errors: list = []
 
     def on_result(i, reply, error) -> None:
         if error is not None:
             errors.append(error)
         else:
-            out[i] = reply.text
+            out[i], tokens[i] = reply.text, reply.tokens_out or None
 
     async def go() -> None:
         client = ChatClient(url, model, api_key=api_key, timeout=timeout, max_retries=max_retries,
@@ -83,6 +86,8 @@ def endpoint_generate(url: str, model: str, conversations: list[list[dict]], *, 
     run_sync(go())
     if errors:
         raise errors[0]
+    if token_counts is not None:
+        token_counts[:] = tokens
     return out  # type: ignore[return-value]
 
 

@@ -78,25 +78,31 @@ def load(config: EvalConfig):
 
 
 def batch_generator(config: EvalConfig, model_and_tokenizer=None):
-    """``(generate, tokenizer)`` for the config's engine. ``generate(conversations) -> texts`` runs in-process (the
-    model loaded once, here) or on an OpenAI-compatible endpoint sent the same messages with the same decoding
-    (cft.engines). ``tokenizer`` counts the answers' tokens: the local model's; for an endpoint, the tokenizer of
-    ``config.model`` when it names the served model's base, else None (the summary then reports characters)."""
+    """``generate(conversations) -> (texts, output token counts)`` for the config's engine: in-process (the model
+    loaded once, here; its tokenizer counts the answers' tokens) or an OpenAI-compatible endpoint sent the same
+    messages with the same decoding (cft.engines; the server's own count of the tokens it generated)."""
     from cft import engines
 
     temperature = 0.0 if config.greedy else config.temperature
     if config.engine == "endpoint":
-        from cft.models import load_tokenizer
+        def remote(conversations):
+            counts: list = []
+            texts = engines.endpoint_generate(
+                config.endpoint_url, config.endpoint_model, conversations, max_new_tokens=config.max_new_tokens,
+                temperature=temperature, top_p=config.top_p, seeds=[config.seed] * len(conversations),
+                concurrency=config.batch_size, extra=config.endpoint_extra, token_counts=counts)
+            return texts, counts
 
-        return (lambda conversations: engines.endpoint_generate(
-            config.endpoint_url, config.endpoint_model, conversations, max_new_tokens=config.max_new_tokens,
-            temperature=temperature, top_p=config.top_p, seeds=[config.seed] * len(conversations),
-            concurrency=config.batch_size, extra=config.endpoint_extra),
-            load_tokenizer(config.model) if config.model else None)
+        return remote
     model, tokenizer = model_and_tokenizer or load(config)
-    return (lambda conversations: engines.local_generate(
-        model, tokenizer, conversations, max_new_tokens=config.max_new_tokens, temperature=temperature,
-        top_p=config.top_p, batch_size=config.batch_size, seed=config.seed)), tokenizer
+
+    def local(conversations):
+        texts = engines.local_generate(model, tokenizer, conversations, max_new_tokens=config.max_new_tokens,
+                                       temperature=temperature, top_p=config.top_p, batch_size=config.batch_size,
+                                       seed=config.seed)
+        return texts, [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+
+    return local
 
 
 def run_items(config: EvalConfig, items_of: Callable[[], list], messages_of: Callable, rows_of: Callable, *,
@@ -130,15 +136,15 @@ def run_items(config: EvalConfig, items_of: Callable[[], list], messages_of: Cal
 
     report()
     if todo:
-        generate, tokenizer = batch_generator(config, model_and_tokenizer)
+        generate = batch_generator(config, model_and_tokenizer)
         chunk = max(1, config.batch_size)
         for start in range(0, len(todo), chunk):
             batch = todo[start:start + chunk]
-            outputs = generate([messages_of(item) for item in batch])
+            outputs, token_counts = generate([messages_of(item) for item in batch])
             rows = rows_of(batch, outputs)
-            for row, out in zip(rows, outputs):  # the answer's length, a side effect every summary reports
-                if tokenizer is not None:
-                    row["output_tokens"] = len(tokenizer(out, add_special_tokens=False)["input_ids"])
+            for row, count in zip(rows, token_counts):  # the answer's length, a side effect every summary reports
+                if isinstance(count, int):
+                    row["output_tokens"] = count
             append_rows(results_path, rows)
             done += len(rows)
             correct += sum(r["correct"] for r in rows)
