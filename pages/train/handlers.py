@@ -63,10 +63,10 @@ def launcher(kind: str, preview: bool = False):
 
 def chosen(preview: bool):
     """The callback of the Preview and Launch buttons: the chosen kind, the preset, then the form's values."""
-    def run(kind: str, preset: str, *values) -> str:
+    def run(request: gr.Request, kind: str, preset: str, *values) -> str:
         if kind not in LAUNCH_KINDS:
             raise UserError(f"what to train: expected one of {', '.join(LAUNCH_KINDS)}, got {kind!r}")
-        return launcher(kind, preview)(preset, *values)
+        return launcher(kind, preview)(request, preset, *values)
 
     return run
 

@@ -13,6 +13,7 @@ from cft.evaluate.config import EvalConfig, eval_dir
 from cft.evaluate.regrade import regrade
 from cft.evaluate.runner import fingerprint, prepare_dir
 from cft.grading import GRADER_VERSION
+from tests.helpers import fake_checkpoint_run
 
 # Outputs an older grader misread (trailing unit words, several boxes) next to plain ones.
 ROWS = [
@@ -79,8 +80,9 @@ def test_fingerprint_follows_the_items_not_the_name():
 
 
 def test_a_run_is_evaluated_under_the_policy_it_trained_with(cft_home):
-    run = cft_home / "runs" / "quiet"
-    run.mkdir(parents=True)
+    run = fake_checkpoint_run(cft_home, "quiet", steps=(3,))
+    (run / "adapter").mkdir()
+    (run / "adapter" / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "embedded"}))
     (run / "config.json").write_text(json.dumps({"name": "quiet", "prompt_policy": "none"}))
     assert EvalConfig(name="a", adapter="quiet/checkpoint-3").prompt_policy == "none"
     assert EvalConfig(name="b", adapter="quiet", prompt_policy="system").prompt_policy == "system"  # explicit wins

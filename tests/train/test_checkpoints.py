@@ -80,5 +80,5 @@ def test_kill_9_during_a_checkpoint_write_then_resume_completes(tiny_model_dir):
     assert "removing checkpoint-3" in log and "resuming from" in log and "checkpoint-2" in log
     assert train_steps("killed") == [1, 2, 3, 4]
     assert [p.name for p in workspace.checkpoints(run_dir, resumable=True)] == \
-        ["checkpoint-2", "checkpoint-3", "checkpoint-4"]  # save_total_limit=3 rotated checkpoint-1 out
+        ["checkpoint-1", "checkpoint-2", "checkpoint-3", "checkpoint-4"]  # keep_checkpoints 0: every one stays
     assert (run_dir / "adapter" / "adapter_config.json").exists() and not (run_dir / ".adapter.partial").exists()
