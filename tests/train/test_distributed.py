@@ -61,21 +61,26 @@ def test_launch_argv_one_process_cpu_processes_gpus_and_a_config_file(tmp_path):
     assert "--multi_gpu" not in fsdp and "--cpu" not in fsdp  # the file says how
 
 
-def test_shipped_accelerate_configs_and_bad_files_name_the_field(tmp_path):
+def test_shipped_accelerate_configs_and_bad_files_name_the_field(tmp_path, cft_home, monkeypatch):
+    monkeypatch.setenv("CFT_ALLOWED_DIRS", "")  # the workspace alone is allowed (the suite allows its temp dirs)
     assert set(shipped_configs()) >= {"ddp", "fsdp", "zero2"}
     for name in shipped_configs():
         assert accelerate_config_path(name).is_file()
-    with pytest.raises(UserError, match="accelerate_config.*no such file"):
-        tiny_config("x", accelerate_config=str(tmp_path / "missing.yaml"))
-    bad = tmp_path / "bad.yaml"
+    with pytest.raises(UserError, match="accelerate_config.*not found"):
+        tiny_config("x", accelerate_config=str(cft_home / "missing.yaml"))
+    outside = tmp_path / "outside.yaml"  # a real accelerate config, but outside the allowed roots: the same refusal
+    outside.write_text((SHIPPED / "ddp.yaml").read_text())
+    with pytest.raises(UserError, match="accelerate_config.*not found"):
+        accelerate_config_path(str(outside))
+    bad = cft_home / "bad.yaml"
     bad.write_text("distributed_type: [FSDP\n")
     with pytest.raises(UserError, match=r"bad.yaml, line \d"):
         accelerate_config_path(str(bad))
-    other = tmp_path / "other.yaml"
+    other = cft_home / "other.yaml"
     other.write_text("a: 1\n")
     with pytest.raises(UserError, match="not an accelerate config"):
         accelerate_config_path(str(other))
-    mine = tmp_path / "mine.yaml"
+    mine = cft_home / "mine.yaml"
     mine.write_text((SHIPPED / "ddp.yaml").read_text())
     config = tiny_config("x", accelerate_config=str(mine), num_processes=2)
     argv = runs.train_argv(tmp_path / "config.json", config)
