@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import MISSING, Field, asdict, fields
-from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from cft.errors import UserError

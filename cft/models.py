@@ -184,14 +184,19 @@ def load_tokenizer(spec: str | os.PathLike | None = EMBEDDED):
 def default_dtype(device: str):
     import torch
 
-    if device.startswith("cuda") and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
+    if device.startswith("cuda"):
+        # Never fp32 on a GPU: it doubles memory and leaves the tensor cores idle. fp16 where bf16 is missing (V100, T4).
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.float32
 
 
-def load_model(spec: str | os.PathLike | None = EMBEDDED, *, adapter: str | os.PathLike | None = None, dtype=None, device=None):
+def load_model(spec: str | os.PathLike | None = EMBEDDED, *, adapter: str | os.PathLike | None = None, dtype=None, device=None,
+               quantization_config=None, device_map=None):
     """Load (model, tokenizer). ``adapter`` is a PEFT adapter dir loaded on top of the base with peft, or the model
-    directory of a fully fine-tuned run (no adapter_config.json), which is loaded instead of the base."""
+    directory of a fully fine-tuned run (no adapter_config.json), which is loaded instead of the base.
+
+    ``quantization_config`` (bitsandbytes) loads quantized weights straight onto ``device_map``'s device; such a
+    model is never moved afterwards (bitsandbytes refuses ``.to``)."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -221,12 +226,15 @@ def load_model(spec: str | os.PathLike | None = EMBEDDED, *, adapter: str | os.P
     dtype = dtype or default_dtype(str(device))
     where, kwargs = _resolve(spec)
     tokenizer = load_tokenizer(spec)
+    if quantization_config is not None:
+        kwargs.update(quantization_config=quantization_config, device_map=device_map or {"": str(device)})
     model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype, **kwargs)
     if adapter_path is not None:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, str(adapter_path))
-    model.to(device)
+    if quantization_config is None:
+        model.to(device)
     model.eval()
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id

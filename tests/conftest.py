@@ -6,6 +6,7 @@
 - ``tiny_model_dir`` is a random-weight Llama with the embedded tokenizer: real code paths, millisecond steps.
 - ``trained_checkpoints`` and ``toy``: real LoRA checkpoints of the tiny model that answer "7" and "8", and a run
   with an eval of each (the Compare tab's and checkpoint selection's world).
+- ``llama_server``: llama.cpp's server with the embedded GGUF, for the teacher and endpoint-inference tests.
 - ``browser_page``: a page in headless Debian chromium.
 - ``postgres_server``: one throwaway PostgreSQL cluster per session (tests/servers.py). If it cannot start, every
   test that needs it errors: it is skipped only when ``CFT_TEST_POSTGRES=0`` says no server is wanted.
@@ -151,6 +152,16 @@ def toy(trained_checkpoints, cft_home, tmp_path):
         run_eval(EvalConfig(name=f"toy-{ck}", adapter=f"cft-toy/{ck}", benchmark=str(bench), max_new_tokens=1,
                                      batch_size=4))
     return bench
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory):
+    """llama.cpp's OpenAI-compatible server hosting the embedded GGUF (model name ``smollm2``), one per session."""
+    from tests.servers import start_llama_server
+
+    server = start_llama_server(tmp_path_factory.mktemp("llama"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -185,3 +185,22 @@ def fake_checkpoint_run(cft_home: Path, run: str, steps=(1,), base_model: str = 
         (ckpt / "trainer_state.json").write_text(json.dumps({"global_step": step}))
         mark_checkpoint_complete(ckpt)
     return run_dir
+
+
+GENERATE_FORM_DEFAULTS = {
+    "source": "gsm8k_train", "n_questions": 1, "seed": 0, "student": "embedded", "samples_per_question": 1,
+    "temperature": 0.7, "top_p": 0.95, "max_new_tokens": 1, "batch_size": 1, "dataset": "gen", "teacher": "verifier",
+    "base_url": "", "model": "", "teacher_temperature": 0.3, "teacher_top_p": 0.95, "concurrency": 1, "timeout": 10,
+    "max_retries": 0, "prices": "", "student_endpoint_url": "", "student_endpoint_model": "", "prompt_policy": "system",
+}
+
+
+def generate_form(**values) -> list:
+    """The Generate tab's launch arguments (after the API key) in its FORM_FIELDS order: the defaults above with
+    ``values`` over them. A field the form gains and this table lacks fails here, by name."""
+    from pages.generate.form import FORM_FIELDS
+
+    merged = {**GENERATE_FORM_DEFAULTS, **values}
+    missing = [f for f in FORM_FIELDS if f not in merged]
+    assert not missing, f"tests.helpers.GENERATE_FORM_DEFAULTS lacks the Generate form's field(s) {missing}"
+    return [merged[f] for f in FORM_FIELDS]

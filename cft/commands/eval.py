@@ -6,6 +6,8 @@
     python -m cft eval --select-checkpoint cft-1 --benchmark math500 --limit 50
     python -m cft eval --model embedded --benchmark gsm8k --background   # a job; watch it in the Compare tab
     python -m cft eval --regrade embedded-gsm8k-200     # grade the saved outputs again with the current grader
+    python -m cft eval --endpoint http://127.0.0.1:8000/v1 --endpoint-model cft-1 --benchmark math500
+        # any OpenAI-compatible server (vLLM, llama.cpp, ...); an adapter is served as its LoRA module
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def register(sub) -> None:
     p.add_argument("--select-checkpoint", default=None, metavar="RUN",
                    help="evaluate every checkpoint of RUN on --benchmark (default math500) and mark the best")
     p.add_argument("--background", action="store_true", help="start a background job and return")
+    add_endpoint_flags(p, "the model")
     p.add_argument("--regrade", default=None, metavar="EVAL",
                    help="re-grade a finished eval's saved outputs with the current grader (no generation)")
     p.add_argument("--prompt-policy", default="", choices=("", "system", "paper", "none"),
@@ -38,6 +41,27 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true",
                    help="redo an eval whose name exists but measured something else (other settings or weights)")
     p.set_defaults(handler=run)
+
+
+def add_endpoint_flags(p, what: str) -> None:
+    """--endpoint URL --endpoint-model NAME [--endpoint-extra JSON]: the same flags on eval and generate."""
+    p.add_argument("--endpoint", default="", metavar="URL",
+                   help=f"run {what} on an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1) instead of in-process")
+    p.add_argument("--endpoint-model", default="", metavar="NAME",
+                   help="the model name the server serves (for an adapter: its LoRA module's name)")
+    p.add_argument("--endpoint-extra", default="", metavar="JSON",
+                   help='request-body extras, e.g. \'{"repeat_penalty": 1.0, "top_k": 0, "min_p": 0}\' for llama.cpp')
+
+
+def endpoint_fields(args, prefix: str = "") -> dict:
+    """The config fields the endpoint flags set (none without --endpoint)."""
+    if not args.endpoint:
+        return {}
+    from cft.config import parse_json_object
+
+    extra = parse_json_object(args.endpoint_extra, "--endpoint-extra", "request") if args.endpoint_extra else None
+    return {f"{prefix}engine": "endpoint", f"{prefix}endpoint_url": args.endpoint,
+            f"{prefix}endpoint_model": args.endpoint_model, f"{prefix}endpoint_extra": extra}
 
 
 def run(args) -> int:
@@ -84,13 +108,14 @@ def run(args) -> int:
 
         config = CriticConfig(name=args.name, model=args.model, adapter=args.adapter, benchmark=args.critic,
                               limit=args.limit, seed=args.seed, max_new_tokens=args.max_new_tokens,
-                              batch_size=args.batch_size, greedy=not args.sample)
+                              batch_size=args.batch_size, greedy=not args.sample, **endpoint_fields(args))
         runner, describe = run_critic, format_summary
     else:
         config = EvalConfig(name=args.name, model=args.model, adapter=args.adapter,
                                      benchmark=args.benchmark or "gsm8k", limit=args.limit, seed=args.seed,
                                      max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
-                                     greedy=not args.sample, prompt_policy=args.prompt_policy)
+                                     greedy=not args.sample, prompt_policy=args.prompt_policy,
+                                     **endpoint_fields(args))
 
         def runner(config, progress):
             return run_eval(config, progress=progress, force=args.force)

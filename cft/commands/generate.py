@@ -5,6 +5,8 @@
         --base-url https://api.openai.com/v1 --model gpt-4o-mini --dataset math-gpt4o
     python -m cft generate ... --background          # a job the Generate tab shows; prints its id
     python -m cft generate --resume generate-20260101-120000-gsm8k-noisy
+    python -m cft generate --endpoint http://127.0.0.1:8000/v1 --endpoint-model Qwen/Qwen2.5-Math-7B ...
+        # the student on an OpenAI-compatible server (vLLM, llama.cpp, ...) instead of in-process
 
 The same options as the Generate tab; the job is resumable: run the same command (or --resume) again and it
 continues where it stopped, without duplicates. The API key is read from $OPENAI_API_KEY only (never a flag:
@@ -54,14 +56,20 @@ def register(sub) -> None:
     p.add_argument("--resume", default=None, metavar="JOB_ID", help="relaunch an earlier job with its config")
     p.add_argument("--retry-failed", action="store_true",
                    help="also critique again the samples the teacher refused before (they are skipped otherwise)")
+    from cft.commands.eval import add_endpoint_flags
+
+    add_endpoint_flags(p, "the student")
     p.set_defaults(handler=run)
 
 
 def _config(args):
     from cft.generate import GenerateConfig
 
+    from cft.commands.eval import endpoint_fields
+
     names = set(GenerateConfig.__dataclass_fields__)
-    return GenerateConfig(**{k: v for k, v in vars(args).items() if k in names}).validate()
+    fields_ = {k: v for k, v in vars(args).items() if k in names}
+    return GenerateConfig(**fields_, **endpoint_fields(args, prefix="student_")).validate()
 
 
 def run(args) -> int:

@@ -5,6 +5,8 @@
     python -m cft train --dataset gen --mode sft --preview 3            # the examples as the model sees them
     python -m cft train --dataset cft-600 --mode cft --preset gpu --set lora_r=32 --set learning_rate=5e-5 --detach
     python -m cft train --config runs/exp1-cft/config.json --name exp2      # reuse a saved config
+    python -m cft train --dataset cft-50k --preset qlora-7b --base-model Qwen/Qwen2.5-Math-7B --report-to tensorboard
+    python -m cft train --dataset cft-50k --preset lora-7b --base-model ... --accelerate-config fsdp  # or a yaml
     python -m cft runs                                    # list runs
     python -m cft runs --stop exp1-cft
     python -m cft runs --resume exp1-cft                  # continues from the last checkpoint, follows it
@@ -37,7 +39,7 @@ def register(sub) -> None:
     p.add_argument("--preview", type=int, metavar="N",
                    help="build the examples, print the first N as the model sees them and the counts; do not train")
     p.add_argument("--preset", default="cpu-quick", help="a preset name (fills every hyperparameter): "
-                   "cpu-quick, gpu, paper-full, ...")
+                   "cpu-quick, gpu, paper-full, lora-7b (one 80 GB card), qlora-7b (4-bit; one 24 GB card), ...")
     p.add_argument("--config", help="start from a saved config.json instead of a preset")
     p.add_argument("--name", help="run name (both: NAME-cft and NAME-sft); default run-<date>-<time>")
     p.add_argument("--base-model", help="'embedded' (default), a local model dir or a Hub id")
@@ -48,6 +50,11 @@ def register(sub) -> None:
     p.add_argument("--max-length", type=int)
     p.add_argument("--limit", type=int, help="use at most this many samples")
     p.add_argument("--reviewed-only", action="store_true", help="train only on reviewed samples")
+    p.add_argument("--accelerate-config", metavar="FILE",
+                   help="an accelerate config (DDP, FSDP, DeepSpeed yaml), or a shipped one: ddp, fsdp, zero2")
+    p.add_argument("--num-processes", type=int, help="training processes (default: one per visible GPU)")
+    p.add_argument("--quantization", choices=("none", "4bit", "8bit"), help="4bit: QLoRA (bitsandbytes)")
+    p.add_argument("--report-to", help="none, or a comma list of tensorboard, trackio, wandb, mlflow")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="any TrainConfig field; repeatable")
     p.add_argument("--detach", action="store_true", help="return once launched instead of following progress")
     p.set_defaults(handler=run_train)
@@ -78,7 +85,9 @@ def build_config(args):
         overrides[key.strip()] = value
     for flag, field in (("base_model", "base_model"), ("max_steps", "max_steps"), ("epochs", "num_epochs"),
                         ("lr", "learning_rate"), ("batch_size", "per_device_batch_size"), ("max_length", "max_length"),
-                        ("limit", "limit"), ("dataset", "dataset"), ("prompt_policy", "prompt_policy")):
+                        ("limit", "limit"), ("dataset", "dataset"), ("prompt_policy", "prompt_policy"),
+                        ("accelerate_config", "accelerate_config"), ("num_processes", "num_processes"),
+                        ("quantization", "quantization"), ("report_to", "report_to")):
         if getattr(args, flag) is not None:
             overrides[field] = getattr(args, flag)
     if args.reviewed_only:

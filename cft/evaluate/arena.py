@@ -5,7 +5,8 @@ Side by side, FastChat-arena style: each model gets a token generator and the ge
 stepping is a plain greedy decode loop with the KV cache rather than ``model.generate`` in a thread: a Python
 generator stops the moment the page abandons it (a new problem, a
 closed tab), where a generate() thread would keep burning the two CPU cores to max_new_tokens. Greedy matches
-the eval setting, so what you see is what the eval graded.
+the eval setting, so what you see is what the eval graded. A label ``endpoint:MODEL@URL`` streams from an
+OpenAI-compatible server instead (one piece per step), with the same messages and greedy decoding.
 """
 
 from __future__ import annotations
@@ -19,6 +20,18 @@ from cft import models
 from cft.errors import UserError
 
 MAX_MODELS = 3
+# A model on an OpenAI-compatible server, typed as a label: ``endpoint:MODEL@http://host:port/v1``.
+ENDPOINT_PREFIX = "endpoint:"
+
+
+def parse_endpoint_label(label: str) -> tuple[str, str] | None:
+    """``(url, model)`` of an ``endpoint:MODEL@URL`` label; None for any other label; an error for a broken one."""
+    if not label.startswith(ENDPOINT_PREFIX):
+        return None
+    model, sep, url = label[len(ENDPOINT_PREFIX):].rpartition("@")
+    if not sep or not model or not url.startswith(("http://", "https://")):
+        raise UserError(f"model {label!r}: expected endpoint:MODEL@URL, e.g. endpoint:cft-1@http://127.0.0.1:8000/v1")
+    return url, model
 
 
 class ModelCache:
@@ -119,6 +132,12 @@ def side_by_side(labels: list[str], question: str, reference: str = "", *, max_n
     cache = cache or CACHE
     streams = []
     for label in labels:
+        endpoint = parse_endpoint_label(label)
+        if endpoint is not None:  # the server streams the answer; the same messages, greedy, like the eval
+            from cft.chat_client import stream_text
+
+            streams.append(stream_text(*endpoint, eval_messages(question), max_tokens=int(max_new_tokens)))
+            continue
         model, tokenizer = cache.get_label(label)
         streams.append(token_stream(model, tokenizer, render(tokenizer, eval_messages(question, prompt_policy)),
                                     max_new_tokens=int(max_new_tokens)))

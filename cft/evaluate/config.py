@@ -16,7 +16,7 @@ KIND = "eval"
 # Fields that define what an eval measures: resuming under the same name with any of these changed would mix
 # two different experiments in one results file, so it is refused.
 IDENTITY_FIELDS = ("kind", "model", "adapter", "benchmark", "limit", "seed", "max_new_tokens", "greedy", "temperature",
-                   "prompt_policy")
+                   "prompt_policy", "engine", "endpoint_url", "endpoint_model")
 
 
 @dataclass
@@ -40,6 +40,12 @@ class EvalConfig(JobConfig):
     top_p: float = 0.95
     grading_timeout: float = 5.0
     kind: str = KIND
+    # Inference through an OpenAI-compatible server instead of in-process (cft.engines); batch_size bounds the
+    # concurrent requests. An adapter is served as the server's LoRA module and named as endpoint_model.
+    engine: str = "local"
+    endpoint_url: str = ""
+    endpoint_model: str = ""
+    endpoint_extra: dict | None = None  # request-body extras, e.g. cft.engines.NEUTRAL_EXTRA["llama.cpp"]
     # How the question is asked (cft.prompts.PROMPT_POLICIES). Empty: the policy the adapter's run trained under
     # (so a run is evaluated as it was trained), else the default "system".
     prompt_policy: str = ""
@@ -51,6 +57,9 @@ class EvalConfig(JobConfig):
             raise UserError(f"max_new_tokens must be positive, got {self.max_new_tokens!r}")
         if int(self.batch_size) <= 0:
             raise UserError(f"batch_size must be positive, got {self.batch_size!r}")
+        from cft.engines import check
+
+        check(self.engine, self.endpoint_url, self.endpoint_model, self.adapter, self.what)
         check_inputs(self.model, self.adapter, self.benchmark if self.kind == KIND else None)
         demo.check_limits(self.what, limit=self.limit, max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
         from cft.prompts import check_policy
@@ -100,9 +109,16 @@ def model_label(model: str | None, adapter: str | None) -> str:
     return Path(str(model)).name if os.sep in str(model) and Path(str(model)).exists() else str(model)
 
 
+def config_label(config: "EvalConfig") -> str:
+    """The model's short name; an endpoint's is the model name it serves (a LoRA module's name for an adapter)."""
+    if getattr(config, "engine", "local") == "endpoint":
+        return config.endpoint_model
+    return model_label(config.model, config.adapter)
+
+
 def default_name(config: "EvalConfig") -> str:
     bench = Path(config.benchmark).stem if config.benchmark.endswith(".jsonl") else config.benchmark
-    parts = [model_label(config.model, config.adapter), bench, str(config.limit or "all")]
+    parts = [config_label(config), bench, str(config.limit or "all")]
     if config.kind != KIND:
         parts.insert(0, config.kind)
     return slug("-".join(parts).replace("/", "-"))

@@ -115,7 +115,7 @@ def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None
                stop_after: int | None = None, model_and_tokenizer=None, force: bool = False) -> dict:
     """Run (or resume) a critic eval; returns the summary, also written to summary.json."""
     from cft.data.samples import parse_verdict
-    from cft.prompts import critic_messages, render
+    from cft.prompts import critic_messages
 
     def pairs() -> list[Pair]:
         return load_pairs(config.benchmark, limit=config.limit, seed=config.seed, grading_timeout=config.grading_timeout)
@@ -128,7 +128,7 @@ def run_critic(config: CriticConfig, *, progress: Callable[[int, int, int], None
                          "label": p.label, "output": out, "verdict": verdict, "correct": verdict == p.label})
         return rows
 
-    summary, rows = run_items(config, pairs, lambda tokenizer, p: render(tokenizer, critic_messages(p.question, p.solution)),
+    summary, rows = run_items(config, pairs, lambda p: critic_messages(p.question, p.solution),
                               judged, progress=progress, stop_after=stop_after, model_and_tokenizer=model_and_tokenizer,
                               force=force)
     summary.update(critic_metrics(rows))

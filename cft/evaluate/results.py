@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cft import jobs, workspace
 from cft.errors import UserError
-from cft.evaluate.config import KIND, EvalConfig, eval_dir, model_label
+from cft.evaluate.config import KIND, EvalConfig, config_label, eval_dir
 from cft.evaluate.stats import side_effects, wilson_interval
 from cft.grading import GRADER_VERSION
 
@@ -53,9 +53,9 @@ def summarize(rows: list[dict], *, total: int, seconds: float, config: EvalConfi
     return {
         "name": config.name,
         "kind": config.kind,
-        "model": config.model or "embedded",
+        "model": (config.endpoint_model if config.engine == "endpoint" else config.model) or "embedded",
         "adapter": config.adapter,
-        "label": model_label(config.model, config.adapter),
+        "label": config_label(config),
         "benchmark": config.benchmark,
         "limit": config.limit,
         "seed": config.seed,

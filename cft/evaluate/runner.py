@@ -2,7 +2,8 @@
 
 The paper's setting is zero-shot, greedy, its system prompt ("Please reason step by step, and put your final
 answer within \\boxed{}."), max_new_tokens 1024. Generation is batched with left padding (cft.models.generate);
-grading is cft.grading (math-verify in a process pool with a per-item timeout).
+grading is cft.grading (math-verify in a process pool with a per-item timeout). With ``engine: endpoint`` the same
+messages go to an OpenAI-compatible server instead (cft.engines), and the rows and summary are the same.
 
 An eval directory ``evals/<name>/`` is also a job directory (cft.jobs): ``config.json`` (the EvalConfig),
 ``status.json``, ``progress.json``, ``train.log``, plus
@@ -76,18 +77,44 @@ def load(config: EvalConfig):
     return load_model(config.model, adapter=adapter) if adapter else load_model(config.model or "embedded")
 
 
-def run_items(config: EvalConfig, items_of: Callable[[], list], prompt_of: Callable, rows_of: Callable, *,
+def batch_generator(config: EvalConfig, model_and_tokenizer=None):
+    """``generate(conversations) -> (texts, output token counts)`` for the config's engine: in-process (the model
+    loaded once, here; its tokenizer counts the answers' tokens) or an OpenAI-compatible endpoint sent the same
+    messages with the same decoding (cft.engines; the server's own count of the tokens it generated)."""
+    from cft import engines
+
+    temperature = 0.0 if config.greedy else config.temperature
+    if config.engine == "endpoint":
+        def remote(conversations):
+            counts: list = []
+            texts = engines.endpoint_generate(
+                config.endpoint_url, config.endpoint_model, conversations, max_new_tokens=config.max_new_tokens,
+                temperature=temperature, top_p=config.top_p, seeds=[config.seed] * len(conversations),
+                concurrency=config.batch_size, extra=config.endpoint_extra, token_counts=counts)
+            return texts, counts
+
+        return remote
+    model, tokenizer = model_and_tokenizer or load(config)
+
+    def local(conversations):
+        texts = engines.local_generate(model, tokenizer, conversations, max_new_tokens=config.max_new_tokens,
+                                       temperature=temperature, top_p=config.top_p, batch_size=config.batch_size,
+                                       seed=config.seed)
+        return texts, [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+
+    return local
+
+
+def run_items(config: EvalConfig, items_of: Callable[[], list], messages_of: Callable, rows_of: Callable, *,
               progress: Callable[[int, int, int], None] | None = None, stop_after: int | None = None,
               model_and_tokenizer=None, force: bool = False) -> tuple[dict, list[dict]]:
     """The resumable loop every kind of eval shares; returns the summary (not yet written) and every result row.
 
-    ``items_of()`` lists the items (each with an ``id``), ``prompt_of(tokenizer, item)`` renders one, and
+    ``items_of()`` lists the items (each with an ``id``), ``messages_of(item)`` is its chat messages, and
     ``rows_of(batch, outputs)`` grades a batch into result rows (each with ``correct``). Items already in
     results.jsonl are skipped; each batch is appended before the next starts (resume granularity).
     ``progress(done, total, correct)`` is called after each batch; ``stop_after`` stops after that many new items.
     """
-    from cft.models import generate
-
     job = prepare_dir(config, force=force)
     results_path = job.path / "results.jsonl"
     started = time.time()
@@ -109,17 +136,15 @@ def run_items(config: EvalConfig, items_of: Callable[[], list], prompt_of: Calla
 
     report()
     if todo:
-        model, tokenizer = model_and_tokenizer or load(config)
-        temperature = 0.0 if config.greedy else config.temperature
+        generate = batch_generator(config, model_and_tokenizer)
         chunk = max(1, config.batch_size)
         for start in range(0, len(todo), chunk):
             batch = todo[start:start + chunk]
-            outputs = generate(model, tokenizer, [prompt_of(tokenizer, item) for item in batch],
-                               max_new_tokens=config.max_new_tokens, temperature=temperature, top_p=config.top_p,
-                               batch_size=config.batch_size, seed=config.seed)
+            outputs, token_counts = generate([messages_of(item) for item in batch])
             rows = rows_of(batch, outputs)
-            for row, out in zip(rows, outputs):  # the answer's length, a side effect every summary reports
-                row["output_tokens"] = len(tokenizer(out, add_special_tokens=False)["input_ids"])
+            for row, count in zip(rows, token_counts):  # the answer's length, a side effect every summary reports
+                if isinstance(count, int):
+                    row["output_tokens"] = count
             append_rows(results_path, rows)
             done += len(rows)
             correct += sum(r["correct"] for r in rows)
@@ -144,7 +169,7 @@ def run_eval(config: EvalConfig, *, progress: Callable[[int, int, int], None] | 
     """
     from cft.data.benchmarks import load_benchmark
     from cft.grading import grade_many
-    from cft.prompts import eval_messages, render
+    from cft.prompts import eval_messages
 
     def problems() -> list:
         found = load_benchmark(config.benchmark, limit=config.limit, seed=config.seed)
@@ -157,10 +182,7 @@ def run_eval(config: EvalConfig, *, progress: Callable[[int, int, int], None] | 
         return [{"id": p.id, "question": p.question, "reference": p.answer, "output": out, "extracted": g.extracted,
                  "correct": bool(g.correct), "timed_out": bool(g.timed_out)} for p, out, g in zip(batch, outputs, grades)]
 
-    def prompt(tokenizer, p) -> str:
-        return render(tokenizer, eval_messages(p.question, config.prompt_policy))
-
-    summary, _ = run_items(config, problems, prompt, graded,
+    summary, _ = run_items(config, problems, lambda p: eval_messages(p.question, config.prompt_policy), graded,
                            progress=progress, stop_after=stop_after, model_and_tokenizer=model_and_tokenizer,
                            force=force)
     return write_summary(config, summary)

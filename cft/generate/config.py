@@ -48,6 +48,12 @@ class GenerateConfig(JobConfig):
     max_retries: int = 5
     retry_backoff: float = 1.0  # seconds; doubled on each retry, with jitter
     prices: dict | None = None  # {model: {"input": USD/1M, "output": USD/1M}}; None: the saved table
+    # The student through an OpenAI-compatible server instead of in-process (cft.engines); batch_size bounds the
+    # concurrent requests. An adapter is served as the server's LoRA module and named as student_endpoint_model.
+    student_engine: str = "local"
+    student_endpoint_url: str = ""
+    student_endpoint_model: str = ""
+    student_endpoint_extra: dict | None = None  # request-body extras, e.g. cft.engines.NEUTRAL_EXTRA["vllm"]
 
     def validate(self) -> "GenerateConfig":
         def need(ok: bool, name: str, expected: str) -> None:
@@ -64,6 +70,10 @@ class GenerateConfig(JobConfig):
         need(0 < float(self.top_p) <= 1, "top_p", "a number in (0, 1]")
         need(int(self.max_new_tokens) >= 1, "max_new_tokens", "at least 1")
         need(int(self.batch_size) >= 1, "batch_size", "at least 1")
+        from cft.engines import check
+
+        check(self.student_engine, self.student_endpoint_url, self.student_endpoint_model, self.student_adapter,
+              "generate config")
         need(bool(str(self.dataset).strip()), "dataset", "a dataset name")
         from cft import workspace
 

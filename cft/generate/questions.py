@@ -34,7 +34,7 @@ def load_questions(config: GenerateConfig, store=None, log=print) -> list[Questi
             break
         got = _source_questions(source, config.replace(n_questions=wanted - len(out)), store)
         if len(out) or len(got) < wanted - len(out):
-            log(f"questions: {len(got)} from {source}" + (f" (all it has)" if len(got) < wanted - len(out) else ""))
+            log(f"questions: {len(got)} from {source}" + (" (all it has)" if len(got) < wanted - len(out) else ""))
         out += got
     if len(out) < wanted:
         log(f"questions: asked for {wanted}, the source(s) {', '.join(sources)} hold {len(out)}: using {len(out)}")

@@ -9,9 +9,9 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from cft.train.distributed import any_rank
+from cft.train.hardware import rank, world_size
 from cft.workspace import CHECKPOINT_MARKER, mark_checkpoint_complete
-
-from cft.train.hardware import world_size
 
 
 def memory_mb() -> float:
@@ -40,6 +40,8 @@ class RunCallback(TrainerCallback):
         self._step_started = None
 
     def on_train_begin(self, args, state, control, **kw):
+        if world_size() > 1:  # which pid is which rank: the log is the one place all ranks write to
+            print(f"[cft] rank {rank()}/{world_size()} pid {os.getpid()} starts at step {state.global_step}", flush=True)
         self.t0 = time.time()
         self.step0 = state.global_step
         self.last_tokens = state.num_input_tokens_seen
@@ -56,7 +58,9 @@ class RunCallback(TrainerCallback):
         if self._step_started is not None:
             self.step_time += time.perf_counter() - self._step_started
             self._step_started = None
-        if self.stop_requested() and not self.stopped:
+        # Every rank takes the same decision at the same step (see cft.train.distributed): a rank stopping alone
+        # would leave the others waiting in the next collective.
+        if any_rank(self.stop_requested(), args.device) and not self.stopped:
             # Save a checkpoint at this very step so that resume continues from here, then stop.
             self.stopped = True
             control.should_training_stop = True
@@ -80,6 +84,10 @@ class RunCallback(TrainerCallback):
         path = self._checkpoint_dir(args, state)
         if self.is_main and path.is_dir():
             mark_checkpoint_complete(path)
+
+    def on_train_end(self, args, state, control, **kw):
+        if world_size() > 1:
+            print(f"[cft] rank {rank()}/{world_size()} ends at step {state.global_step}", flush=True)
 
     def _eta(self, state) -> float | None:
         done = state.global_step - self.step0

@@ -19,6 +19,11 @@ FINETUNING = ("lora", "full")
 SAMPLE_FILTERS = ("usable", "reviewed")  # usable: every non-discarded sample that has a critique
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
+# none: the base in bf16/fp16 on a GPU (fp32 on a CPU); 4bit: QLoRA (NF4, double quantization, bf16 compute,
+# paged AdamW 8-bit); 8bit: LLM.int8 weights. Both through bitsandbytes.
+QUANTIZATIONS = ("none", "4bit", "8bit")
+# What transformers' report_to accepts that we offer: local-first ones, and hosted ones when the user has them.
+REPORTERS = ("none", "tensorboard", "trackio", "wandb", "mlflow")
 DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 # Paired runs get the same number of optimizer steps. The SFT set has one example per question while the CFT set has
 # one per (question, response), so equal *epochs* would give SFT far fewer updates and it would lose by being
@@ -75,6 +80,16 @@ class TrainConfig(JobConfig):
     preset: str = ""
     pair: str = ""  # shared id of a CFT/SFT pair launched together
     budget: str = ""  # how the pair's budget was matched (see PAIR_BUDGET_NOTE)
+    # scale (issue #14): quantization, the chunked loss, tracking, multi-process launch
+    quantization: str = field(default="none", metadata={"help": "none | 4bit (QLoRA) | 8bit, through bitsandbytes"})
+    loss_chunk_size: int = field(default=1024, metadata={
+        "help": "target tokens per chunk of the vocabulary projection in the loss (0: all at once)"})
+    report_to: str = field(default="none", metadata={
+        "help": "experiment tracking: none, or a comma list of tensorboard, trackio, wandb, mlflow"})
+    accelerate_config: str = field(default="", metadata={
+        "help": "an accelerate config file (DDP, FSDP, DeepSpeed yaml) or a shipped one: ddp, fsdp, zero2"})
+    num_processes: int = field(default=0, metadata={
+        "help": "training processes (0: one per visible GPU); > 1 without a GPU: CPU processes over gloo"})
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> "TrainConfig":
@@ -127,6 +142,21 @@ class TrainConfig(JobConfig):
             raise bad("num_epochs", "a positive number (or set max_steps > 0)")
         if not self.target_modules:
             raise bad("target_modules", "module names such as q_proj, v_proj (or all-linear)")
+        if self.quantization not in QUANTIZATIONS:
+            raise bad("quantization", ", ".join(QUANTIZATIONS))
+        if self.loss_chunk_size < 0 or self.num_processes < 0:
+            raise bad("loss_chunk_size" if self.loss_chunk_size < 0 else "num_processes", "an integer >= 0")
+        unknown = [r for r in self.reporters() if r not in REPORTERS]
+        if unknown or ("none" in self.reporters() and len(self.reporters()) > 1):
+            raise bad("report_to", "none, or a comma list of " + ", ".join(REPORTERS[1:]))
+        if self.accelerate_config:
+            from cft.train.distributed import accelerate_config_path
+
+            accelerate_config_path(self.accelerate_config)  # names the field and the file when it is not one
         if self.limit < 0 or self.torch_threads < 0:
             raise bad("limit" if self.limit < 0 else "torch_threads", "an integer >= 0")
         return self
+
+    def reporters(self) -> list[str]:
+        """``report_to`` as the list TrainingArguments takes (``["none"]`` when empty)."""
+        return [part.strip() for part in str(self.report_to or "none").split(",") if part.strip()] or ["none"]

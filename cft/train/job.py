@@ -21,9 +21,10 @@ from cft.jobs import JobDir, write_text_atomic
 from cft.train.callbacks import RunCallback
 from cft.train.collator import PadCollator
 from cft.train.config import TrainConfig
+from cft.train.distributed import any_rank
 from cft.train.examples import build_examples, load_samples
+from cft.train.hardware import auto_threads, cpu_native_bf16, is_main_process, world_size
 from cft.train.plan import load_examples
-from cft.train.hardware import auto_threads, is_main_process, world_size
 from cft.train.trainer import TargetOnlyTrainer, load_base, lora_model, training_arguments
 
 
@@ -60,12 +61,18 @@ def build_trainer(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: 
     if is_main:
         job.write_status("running", data=data.stats)
 
+    if not torch.cuda.is_available() and config.precision == "bf16" and not cpu_native_bf16():
+        print("[cft] note: this CPU has no native bf16 (AVX512-BF16/AMX): bf16 autocast is emulated and slower "
+              "than fp32", flush=True)
     if config.finetuning == "lora":
         model = lora_model(model, config)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     print(f"[cft] {config.finetuning}: {trainable:,} trainable of {total:,} parameters", flush=True)
 
+    if "tensorboard" in config.reporters():
+        # Event files inside the run directory (not under checkpoints/runs/<date>): the run dir stays self-contained.
+        os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")
     args = training_arguments(config, run_dir / "checkpoints", has_eval=bool(data.eval))
     callback = RunCallback(job, stop_requested, is_main)
     trainer = TargetOnlyTrainer(
@@ -76,6 +83,7 @@ def build_trainer(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: 
         data_collator=PadCollator(tokenizer.pad_token_id, 8 if torch.cuda.is_available() else 1),
         processing_class=tokenizer,
         callbacks=[callback, *extra_callbacks],
+        loss_chunk_size=config.loss_chunk_size,
     )
     trainer.remove_callback(PrinterCallback)  # our callback prints one readable line per log step instead
     return trainer, callback, data
@@ -95,7 +103,7 @@ def run(config: TrainConfig, run_dir: Path, *, stop_requested=lambda: False, sam
             print(f"[cft] resuming from {resume_from}", flush=True)
             if is_main:
                 _truncate_metrics(job, workspace.checkpoint_step(resume_from))
-    if stop_requested():
+    if any_rank(stop_requested()):  # every rank leaves together, or none does
         raise Stopped()
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
@@ -152,5 +160,5 @@ def run_job(config_path: Path) -> int:
         return 1
     if is_main:
         job.write_status(result.pop("state"), ended_at=time.time(), **result)
-    print(f"[cft] finished: {job.status().get('state')}", flush=True)
+        print(f"[cft] finished: {job.status().get('state')}", flush=True)
     return 0

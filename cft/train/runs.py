@@ -5,13 +5,13 @@ adapter/), so the UI, the CLI and a second browser all see the same thing and a 
 Jobs are started with :func:`cft.jobs.spawn`: their own process session, output into train.log, never a pipe.
 
 With several GPUs visible the same config is launched through ``accelerate launch --num_processes N``
-(data parallel); only rank 0 writes status and metrics.
+(data parallel), and so is a config with ``num_processes`` > 1 or an ``accelerate_config`` file
+(:mod:`cft.train.distributed`); only rank 0 writes status and metrics.
 """
 
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -46,13 +46,14 @@ def _gpu_count() -> int:
         return 0
 
 
-def train_argv(config_path: Path) -> list[str]:
-    n = _gpu_count()
-    if n > 1:
-        # Data parallel over every visible GPU; the Trainer inside needs no change (accelerate sets the env).
-        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(n),
-                "-m", "cft.train", "--config", str(config_path)]
-    return [sys.executable, "-m", "cft.train", "--config", str(config_path)]
+def train_argv(config_path: Path, config: TrainConfig | None = None) -> list[str]:
+    """The job's command: one process, or ``accelerate launch`` over the GPUs / the config's processes and file."""
+    from cft.train.distributed import launch_argv
+
+    if config is None:
+        config = TrainConfig.from_json(config_path) if Path(config_path).exists() else TrainConfig()
+    return launch_argv(config_path, accelerate_config=config.accelerate_config, num_processes=config.num_processes,
+                       gpus=_gpu_count())
 
 
 def fingerprint(config: TrainConfig, examples: str):
@@ -88,7 +89,7 @@ def launch(config: TrainConfig, *, plan: Plan | None = None) -> dict:
     if config.resume:
         with open(d.log_path, "a") as log:
             log.write(f"\n===== resume requested at {time.strftime('%Y-%m-%d %H:%M:%S')} =====\n")
-    pid = jobs.spawn(train_argv(d.config_path), d)
+    pid = jobs.spawn(train_argv(d.config_path, config), d)
     return {"name": config.name, "pid": pid, "mode": config.mode, "path": str(d.path)}
 
 

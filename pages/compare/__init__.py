@@ -20,11 +20,15 @@ def build() -> dict:
     evals = view.eval_names()
     md = dict(latex_delimiters=LATEX_DELIMITERS, sanitize_html=True)
 
-    gr.Markdown("Answers stream side by side, the models stepped in turn. The paper's prompt, greedy decoding.")
+    gr.Markdown("Answers stream side by side, the models stepped in turn. The paper's prompt, greedy decoding. "
+                "A model on an OpenAI-compatible server: type `endpoint:MODEL@http://host:port/v1`.")
     with gr.Row():
-        model_a = gr.Dropdown(labels, value=labels[0] if labels else None, label="Model A", elem_id="cmp-model-a")
-        model_b = gr.Dropdown([""] + labels, value="", label="Model B", elem_id="cmp-model-b")
-        model_c = gr.Dropdown([""] + labels, value="", label="Model C (optional)", elem_id="cmp-model-c")
+        # Custom values: an endpoint model is typed, not listed.
+        model_a = gr.Dropdown(labels, value=labels[0] if labels else None, label="Model A", elem_id="cmp-model-a",
+                              allow_custom_value=True)
+        model_b = gr.Dropdown([""] + labels, value="", label="Model B", elem_id="cmp-model-b", allow_custom_value=True)
+        model_c = gr.Dropdown([""] + labels, value="", label="Model C (optional)", elem_id="cmp-model-c",
+                              allow_custom_value=True)
         refresh = gr.Button("↻ Refresh lists", size="sm", scale=0)
     with gr.Row():
         bench = gr.Dropdown(benches, value="gsm8k" if "gsm8k" in benches else None, label="Benchmark", elem_id="cmp-bench",
@@ -90,6 +94,11 @@ def build() -> dict:
             ev_start = gr.Button("Start eval", variant="primary", size="sm")
             ev_stop = gr.Button("Stop", size="sm")
         with gr.Row():
+            ev_endpoint = gr.Textbox("", label="Endpoint (optional: evaluate a model on an OpenAI-compatible server)",
+                                     placeholder="http://127.0.0.1:8000/v1", elem_id="cmp-ev-endpoint")
+            ev_endpoint_model = gr.Textbox("", label="Endpoint model (an adapter: its LoRA module name)",
+                                           elem_id="cmp-ev-endpoint-model")
+        with gr.Row():
             sel_run = gr.Dropdown(runs_with_checkpoints(), label="Run (pick its best checkpoint)")
             sel_bench = gr.Dropdown(benches, value="math500" if "math500" in benches else None,
                                     label="Validation benchmark (paper: MATH-500)", allow_custom_value=True)
@@ -126,7 +135,8 @@ def build() -> dict:
         frame.select(user_errors(handlers.open_row), [cft_eval, base_eval], [*problem_out, model_a, model_b]).then(
             user_errors(handlers.side_by_side_view), run_inputs, run_outputs)
 
-    ev_start.click(user_errors(handlers.start_eval), [ev_model, ev_bench, ev_limit, ev_tokens, ev_batch, ev_name, ev_critic],
+    ev_start.click(user_errors(handlers.start_eval), [ev_model, ev_bench, ev_limit, ev_tokens, ev_batch, ev_name, ev_critic,
+                                                      ev_endpoint, ev_endpoint_model],
                    ev_status, api_name="compare_start_eval")
     ev_stop.click(user_errors(handlers.stop_eval), [ev_name], ev_status)
     timer.tick(view.jobs_table, None, ev_jobs)

@@ -97,11 +97,20 @@ def tables():
 
 # -- eval jobs -----------------------------------------------------------------------------------------------------
 def start_eval(model_label: str, benchmark: str, limit: int | None, max_new_tokens: int, batch_size: int,
-               name: str = "", critic: bool = False, request: gr.Request = None) -> str:
-    """Launch a background eval (or critic eval) of a dropdown model; returns a status line."""
-    spec, adapter = models.resolve_label(model_label)
+               name: str = "", critic: bool = False, endpoint_url: str = "", endpoint_model: str = "",
+               request: gr.Request = None) -> str:
+    """Launch a background eval (or critic eval) of a dropdown model, or of a model on an OpenAI-compatible
+    server when an endpoint URL is given; returns a status line."""
+    if (endpoint_url or "").strip():
+        spec, adapter = None, None
+        model_label = f"{endpoint_model} at {endpoint_url}"
+        served = dict(engine="endpoint", endpoint_url=endpoint_url.strip(), endpoint_model=(endpoint_model or "").strip())
+    else:
+        spec, adapter = models.resolve_label(model_label)
+        served = {}
     kwargs = dict(name=(name or "").strip(), model=spec if not adapter else None, adapter=adapter, benchmark=benchmark,
-                  limit=int(limit) if limit else None, max_new_tokens=int(max_new_tokens), batch_size=int(batch_size))
+                  limit=int(limit) if limit else None, max_new_tokens=int(max_new_tokens), batch_size=int(batch_size),
+                  **served)
     if critic:
         kwargs["benchmark"] = benchmark if benchmark.startswith("dataset:") else "champ"
     config = (CriticConfig if critic else EvalConfig)(**kwargs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from cft.prompts import PROMPT_POLICIES
 from cft.generate.config import TEACHERS, GenerateConfig
 from pages.common import user_errors
 from pages.generate import handlers
@@ -37,6 +38,14 @@ def build() -> dict:
                 w["top_p"] = gr.Number(d.top_p, label="Top-p")
                 w["max_new_tokens"] = gr.Number(d.max_new_tokens, precision=0, label="Max new tokens")
                 w["batch_size"] = gr.Number(d.batch_size, precision=0, label="Batch size")
+                w["prompt_policy"] = gr.Dropdown(list(PROMPT_POLICIES), value=d.prompt_policy,
+                                                 label="Prompt policy (ask as at evaluation)",
+                                                 info=PROMPT_POLICIES.get(d.prompt_policy))
+            with gr.Row():
+                w["student_endpoint_url"] = gr.Textbox(
+                    "", label="Student endpoint (optional: an OpenAI-compatible server instead of the model above)",
+                    placeholder="http://127.0.0.1:8000/v1", elem_id="generate-student-endpoint")
+                w["student_endpoint_model"] = gr.Textbox("", label="Endpoint model (an adapter: its LoRA module name)")
             gr.Markdown("### Teacher")
             w["teacher"] = gr.Radio(list(TEACHERS), value=d.teacher,
                                     label="verifier: offline, exact answer check | openai: any OpenAI-compatible API")

@@ -12,7 +12,8 @@ from cft.generate.pricing import load_prices
 # The order of the form's fields (and of the launch endpoint's arguments, after the API key).
 FORM_FIELDS = ("source", "n_questions", "seed", "student", "samples_per_question", "temperature", "top_p",
                "max_new_tokens", "batch_size", "dataset", "teacher", "base_url", "model", "teacher_temperature",
-               "teacher_top_p", "concurrency", "timeout", "max_retries", "prices")
+               "teacher_top_p", "concurrency", "timeout", "max_retries", "prices", "student_endpoint_url",
+               "student_endpoint_model", "prompt_policy")
 DEFAULT_SOURCES = ("gsm8k_train", "math_train")
 
 
@@ -67,4 +68,8 @@ def config_from_form(values: dict) -> GenerateConfig:
     if isinstance(prices, str):
         prices = parse_prices_text(prices)
     values.update(student_model=spec or models.EMBEDDED, student_adapter=adapter, prices=prices)
+    if (values.get("student_endpoint_url") or "").strip():  # a URL typed: the student runs on that server
+        values.update(student_engine="endpoint", student_adapter=None,
+                      student_endpoint_url=values["student_endpoint_url"].strip(),
+                      student_endpoint_model=(values.get("student_endpoint_model") or "").strip())
     return GenerateConfig.from_dict(values, where="form").validate()

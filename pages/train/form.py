@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 
 from cft.prompts import PROMPT_POLICIES
-from cft.train.config import FINETUNING, PRECISIONS, SAMPLE_FILTERS, SCHEDULERS, TrainConfig
+from cft.train.config import FINETUNING, PRECISIONS, QUANTIZATIONS, SAMPLE_FILTERS, SCHEDULERS, TrainConfig
 from cft.train.presets import preset_config
 
 # The order of the fields in the form (and of its launch endpoints' arguments, after the preset).
@@ -17,20 +17,25 @@ FORM_FIELDS = [
     "target_modules", "learning_rate", "num_epochs", "max_steps", "per_device_batch_size", "grad_accum",
     "max_length", "warmup_ratio", "scheduler", "weight_decay", "eval_fraction", "eval_steps", "save_steps",
     "logging_steps", "seed", "precision", "gradient_checkpointing", "prompt_policy", "finetuning", "keep_checkpoints",
+    "quantization", "report_to", "accelerate_config", "num_processes",
 ]
 # The form fields a preset fills (name, dataset, base model and sample filter are the user's, kept as typed).
 PRESET_FIELDS = ["lora_r", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "num_epochs", "max_steps",
                  "per_device_batch_size", "grad_accum", "max_length", "warmup_ratio", "scheduler", "weight_decay",
                  "eval_fraction", "eval_steps", "save_steps", "logging_steps", "seed", "precision",
-                 "gradient_checkpointing", "finetuning"]
+                 "gradient_checkpointing", "finetuning", "quantization"]
 _INT = {"limit", "lora_r", "lora_alpha", "max_steps", "per_device_batch_size", "grad_accum", "max_length",
-        "eval_steps", "save_steps", "logging_steps", "seed", "keep_checkpoints"}
+        "eval_steps", "save_steps", "logging_steps", "seed", "keep_checkpoints", "num_processes"}
 _LABELS = {"per_device_batch_size": "batch size (per device)", "grad_accum": "gradient accumulation",
            "limit": "sample limit (0 = all)", "max_steps": "max steps (-1 = use epochs)",
            "sample_filter": "samples (usable = non-discarded with a critique)",
            "prompt_policy": "prompt policy (how questions are asked, in training and evaluation)",
            "finetuning": "fine-tuning (lora, or full: every weight)",
-           "keep_checkpoints": "keep checkpoints (0 = all, so any can be selected)"}
+           "keep_checkpoints": "keep checkpoints (0 = all, so any can be selected)",
+           "quantization": "quantization (4bit = QLoRA, bitsandbytes)",
+           "report_to": "report to (none, tensorboard, trackio, wandb, mlflow)",
+           "accelerate_config": "accelerate config (ddp, fsdp, zero2 or a yaml path)",
+           "num_processes": "processes (0 = one per GPU)"}
 # One launch button per objective, and the compute-matched pairs (cft.train.runs.pair_plans).
 LAUNCH_KINDS = {"cft": ("cft",), "sft": ("sft",), "sft-verified": ("sft-verified",), "both": ("cft", "sft"),
                 "all": ("cft", "sft", "sft-verified")}
@@ -57,6 +62,8 @@ def widget(name: str, value):
         return gr.Dropdown(list(SCHEDULERS), value=value, label=label)
     if name == "precision":
         return gr.Dropdown(list(PRECISIONS), value=value, label=label)
+    if name == "quantization":
+        return gr.Dropdown(list(QUANTIZATIONS), value=value, label=label)
     if name == "prompt_policy":
         return gr.Dropdown(list(PROMPT_POLICIES), value=value, label=label, info=PROMPT_POLICIES.get(value))
     if name == "finetuning":

@@ -21,7 +21,7 @@ from gradio_client import Client
 from cft.data.samples import Sample
 from cft.data.store import Store
 from cft.redact import redact, register
-from tests.helpers import ROOT, free_port, wait_for
+from tests.helpers import ROOT, free_port, generate_form, wait_for
 from tests.servers import FaultServer
 
 
@@ -79,15 +79,10 @@ def test_keys_echoed_by_the_endpoint_reach_no_file_no_log_and_no_page(tiny_model
     answers = []
     try:
         client = Client(url, verbose=False)
-        from pages.generate.form import FORM_FIELDS
-
         def form(server: FaultServer, dataset: str) -> list:
-            values = {"source": "dataset:seed", "n_questions": 3, "seed": 0, "student": str(tiny_model_dir),
-                      "samples_per_question": 1, "temperature": 0.7, "top_p": 0.95, "max_new_tokens": 4,
-                      "batch_size": 4, "dataset": dataset, "teacher": "openai", "base_url": server.base_url,
-                      "model": "fault", "teacher_temperature": 0.3, "teacher_top_p": 0.95, "concurrency": 1,
-                      "timeout": 10, "max_retries": 1, "prices": ""}
-            return [values[f] for f in FORM_FIELDS]
+            return generate_form(source="dataset:seed", n_questions=3, student=str(tiny_model_dir), max_new_tokens=4,
+                                 batch_size=4, dataset=dataset, teacher="openai", base_url=server.base_url,
+                                 model="fault", max_retries=1)
 
         try:
             client.predict(refusing.base_url, "fault", keys["plain"], 10, api_name="/test_connection")

@@ -12,14 +12,7 @@ from cft.generate.critique import critique_with_openai, pending_critiques
 from cft.data.samples import VERDICTS, Sample
 from cft.data.store import Store
 from cft.generate.teacher import OpenAITeacher, TeacherError, run_sync, test_connection as probe_connection
-from tests.servers import FaultServer, closed_port, start_llama_server
-
-
-@pytest.fixture(scope="session")
-def llama_server(tmp_path_factory):
-    server = start_llama_server(tmp_path_factory.mktemp("llama"))
-    yield server
-    server.stop()
+from tests.servers import FaultServer, closed_port
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 from gradio_client import Client
 
 from cft.models import EMBEDDED_LABEL
-from tests.helpers import ROOT, fake_checkpoint_run, launched_app
+from tests.helpers import ROOT, fake_checkpoint_run, generate_form, launched_app
 
 MARK = "PLANTED-SECRET-7f3a9c"
 
@@ -106,13 +106,7 @@ def train_args(name: str, base_model: str, dataset: str = "d") -> list:
 
 
 def generate_args(source: str, student: str, dataset: str = "fa-gen") -> list:
-    from pages.generate.form import FORM_FIELDS
-
-    form = {"source": source, "n_questions": 1, "seed": 0, "student": student, "samples_per_question": 1,
-            "temperature": 0.7, "top_p": 0.95, "max_new_tokens": 1, "batch_size": 1, "dataset": dataset,
-            "teacher": "verifier", "base_url": "", "model": "", "teacher_temperature": 0.3, "teacher_top_p": 0.95,
-            "concurrency": 1, "timeout": 10, "max_retries": 0, "prices": ""}
-    return ["", *[form[f] for f in FORM_FIELDS]]
+    return ["", *generate_form(source=source, student=student, dataset=dataset)]
 
 
 # (endpoint, how to build its arguments from one path spelling, what the path stands for)

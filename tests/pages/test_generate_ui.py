@@ -10,7 +10,7 @@ from gradio_client import Client
 
 from cft.data.samples import Sample
 from cft.data.store import Store
-from tests.helpers import free_port
+from tests.helpers import free_port, generate_form
 from tests.servers import FaultServer
 
 
@@ -33,16 +33,12 @@ def test_launch_watch_and_reattach(tiny_model_dir, cft_home):
         client = Client(demo.local_url, verbose=False)
         message = client.predict(server.base_url, "fault", secret, 10, api_name="/test_connection")
         assert message.startswith(f"Connected to {server.base_url}") and "'fault' answered" in message
-        form = {
-            "source": "dataset:seed", "n_questions": 2, "seed": 0, "student": str(tiny_model_dir),
-            "samples_per_question": 2, "temperature": 0.7, "top_p": 0.95, "max_new_tokens": 4, "batch_size": 4,
-            "dataset": "ui-gen", "teacher": "openai", "base_url": server.base_url, "model": "fault",
-            "teacher_temperature": 0.3, "teacher_top_p": 0.95, "concurrency": 2, "timeout": 10, "max_retries": 2,
-            "prices": json.dumps({"fault": {"input": 1000.0, "output": 1000.0}}),
-        }
-        from pages.generate.form import FORM_FIELDS
-
-        launched = client.predict(secret, *[form[f] for f in FORM_FIELDS], api_name="/launch_generation")
+        fields = dict(source="dataset:seed", n_questions=2, student=str(tiny_model_dir), samples_per_question=2,
+                      max_new_tokens=4, batch_size=4, dataset="ui-gen", teacher="openai", base_url=server.base_url,
+                      model="fault", concurrency=2, max_retries=2,
+                      prices=json.dumps({"fault": {"input": 1000.0, "output": 1000.0}}))
+        form = generate_form(**fields)
+        launched = client.predict(secret, *form, api_name="/launch_generation")
         assert launched.startswith("Launched job `generate-")
         job_id = launched.split("`")[1]
         deadline = time.time() + 240
@@ -60,9 +56,8 @@ def test_launch_watch_and_reattach(tiny_model_dir, cft_home):
         fresh = Client(demo.local_url, verbose=False)
         job2, _, counts2, _ = fresh.predict(None, api_name="/generation_view")
         assert job2["value"] == job_id and "critiqued **4**" in counts2
-        bad = dict(form, dataset="")
         try:
-            client.predict(secret, *[bad[f] for f in FORM_FIELDS], api_name="/launch_generation")
+            client.predict(secret, *generate_form(**{**fields, "dataset": ""}), api_name="/launch_generation")
             raise AssertionError("an empty dataset name was accepted")
         except Exception as exc:  # noqa: BLE001 - gradio_client re-raises the server's gr.Error
             assert "dataset" in str(exc)
