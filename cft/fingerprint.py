@@ -86,9 +86,32 @@ def _hub_revision(repo_id: str) -> str:
         return "unknown"
 
 
+def config_defaults(config: Any) -> dict[str, Any]:
+    """The default of every field of a config dataclass (an instance or the class), by name.
+
+    A fingerprint recorded before a field existed lacks it; when the field is still at its default, nothing
+    that produced the result has changed, so the missing field must not force a redo (see ``defaults``)."""
+    import dataclasses
+
+    out = {}
+    for f in dataclasses.fields(config):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            out[f.name] = f.default_factory()  # type: ignore[misc]
+    return json.loads(json.dumps(out, default=str))  # as a recorded fingerprint would hold them
+
+
+_ABSENT = "<absent>"
+
+
 @dataclass
 class Fingerprint:
+    """``parts`` are recorded and hashed. ``defaults`` (never recorded) give, per dict part, the value a field
+    had before it existed: a field absent on one side and at that default on the other is no change."""
+
     parts: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
     @property
     def digest(self) -> str:
@@ -100,13 +123,17 @@ class Fingerprint:
             return ["no fingerprint was recorded for the existing result"]
         out = []
         for key in sorted(set(self.parts) | set(old.parts)):
-            a, b = old.parts.get(key, "<absent>"), self.parts.get(key, "<absent>")
-            if a != b:
-                if isinstance(a, dict) and isinstance(b, dict):
-                    out += [f"{key}.{k}: {_short(a.get(k, '<absent>'))} -> {_short(b.get(k, '<absent>'))}"
-                            for k in sorted(set(a) | set(b)) if a.get(k, "<absent>") != b.get(k, "<absent>")]
-                else:
-                    out.append(f"{key}: {_short(a)} -> {_short(b)}")
+            a, b = old.parts.get(key, _ABSENT), self.parts.get(key, _ABSENT)
+            if a == b:
+                continue
+            if isinstance(a, dict) and isinstance(b, dict):
+                defaults = self.defaults.get(key, {})
+                for k in sorted(set(a) | set(b)):
+                    va, vb = a.get(k, _ABSENT), b.get(k, _ABSENT)
+                    if va != vb and not _absent_at_default(va, vb, defaults, k):
+                        out.append(f"{key}.{k}: {_short(va)} -> {_short(vb)}")
+            else:
+                out.append(f"{key}: {_short(a)} -> {_short(b)}")
         return out
 
     def to_dict(self) -> dict:
@@ -125,6 +152,14 @@ class Fingerprint:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
         return cls(dict(data.get("parts") or {}))
+
+
+def _absent_at_default(a: Any, b: Any, defaults: dict[str, Any], key: str) -> bool:
+    """One side lacks the field and the other holds its default: a field added since, not a change."""
+    if key not in defaults:
+        return False
+    present = b if a == _ABSENT else a if b == _ABSENT else _ABSENT
+    return present != _ABSENT and present == defaults[key]
 
 
 def _short(value: Any) -> str:

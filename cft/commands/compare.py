@@ -28,7 +28,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from cft.errors import UserError
-    from cft.evaluate.paired import compare_evals, describe
+    from cft.evaluate.paired import compare_evals, describe, paired_test_name
 
     if args.vs is None:
         if len(args.evals) != 2:
@@ -46,7 +46,7 @@ def run(args) -> int:
     print(f"correct: baseline {result['baseline_correct']}, candidate {result['candidate_correct']}")
     print(f"fixed {result['fixed']}, broke {result['broke']}")
     print(f"difference: {100 * result['diff']:+.1f} points, paired bootstrap 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}]")
-    print(f"exact McNemar p = {result['mcnemar_p']:.4g}")
+    print(f"{paired_test_name(result)} p = {result['mcnemar_p']:.4g}")
     print(describe(result))
     for warning in result["warnings"]:
         print(f"WARNING: {warning}")

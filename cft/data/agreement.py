@@ -20,7 +20,6 @@ interval is computed here too; both are tested against scipy's ``binomtest(...).
 from __future__ import annotations
 
 import functools
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,20 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cft.data.samples import Sample, parse_verdict
+from cft.intervals import wilson_interval  # noqa: F401  (re-exported: the one interval)
 
 CATEGORIES = ("right", "wrong")
 CONFIDENCE = 0.95
-
-
-def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """95% Wilson score interval of k successes in n (stays inside [0, 1] at 0% and 100%)."""
-    if n <= 0:
-        return (0.0, 0.0)
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 # -- kappa ---------------------------------------------------------------------------------------------------------

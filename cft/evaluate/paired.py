@@ -1,15 +1,19 @@
 """Paired comparison of two models on the same problems: what a reviewer asks of a "CFT beats SFT" claim.
 
 Two evals of the same benchmark items are compared item by item, never as two independent proportions:
-- the exact McNemar test on the discordant pairs (``fixed``: baseline wrong, candidate right; ``broke``: the
+- with one seed a side, the exact McNemar test on the discordant pairs (``fixed``: baseline wrong, candidate right; ``broke``: the
   reverse): under the null the discordant pairs split 50/50, so the two-sided p-value is a binomial test;
 - a paired bootstrap 95% interval of the difference in accuracy, resampling items (percentile method);
 - the verdict follows the interval: a winner only when it excludes zero. The percentile bootstrap cannot see
   uncertainty it has no sample of (4 items all fixed resample to exactly +100 points), so a winner also needs the
-  exact test to agree (p < 0.05); when the two disagree, there is no verdict.
+  paired test to agree (p < 0.05); when the two disagree, there is no verdict.
 
-Several seeds (``compare_seeds``): each item's correctness is averaged over the seeds of a side, and the
-bootstrap resamples items, so seed noise and item noise both widen the interval.
+Several seeds (one eval per seed on a side): each item's score is its mean correctness over that side's seeds.
+``fixed``/``broke`` count the items whose mean rose or fell, the interval resamples items from the per-item
+differences (so seed noise and item noise both widen it), and the p-value comes from a paired sign-flip
+permutation test of those differences, which reduces to the exact McNemar test when each side has one seed.
+Thresholding each side's items at a majority of seeds first, as a shortcut, is biased: with two seeds a tie
+(1 of 2) reads as wrong, so the side with more (or an even number of) seeds loses items it half got right.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 BOOTSTRAP_RESAMPLES = 10_000
+PERMUTATION_RESAMPLES = 20_000
 ALPHA = 0.05
 
 
@@ -34,10 +39,11 @@ class PairedComparison:
     mcnemar_p: float
     baseline: str = ""
     candidate: str = ""
+    test: str = "exact McNemar"
 
     @property
     def verdict(self) -> str:
-        """"better", "worse" or "no difference": by the interval (and the exact test), never the point estimate."""
+        """"better", "worse" or "no difference": by the interval (and the paired test), never the point estimate."""
         lo, hi = self.diff_ci95
         if self.mcnemar_p >= ALPHA:
             return "no difference"
@@ -80,27 +86,57 @@ def paired_bootstrap_ci(diffs, *, resamples: int = BOOTSTRAP_RESAMPLES, seed: in
     return (float(ci.low), float(ci.high))
 
 
+def sign_flip_p(diffs, *, resamples: int = PERMUTATION_RESAMPLES, seed: int = 0) -> float:
+    """Two-sided p-value of a paired sign-flip permutation test that the mean per-item difference is 0.
+
+    Items with no difference cannot change the statistic under a flip and are left out; the test is exact
+    (every sign pattern) up to 16 items that differ, and a seeded Monte Carlo of ``resamples`` patterns beyond.
+    On differences in {-1, 0, 1} (one seed a side) it is the exact two-sided McNemar / sign test.
+    """
+    d = np.asarray(diffs, dtype=float)
+    d = d[d != 0]
+    if d.size == 0:
+        return 1.0
+    from scipy.stats import permutation_test
+
+    result = permutation_test((d,), np.mean, permutation_type="samples", alternative="two-sided",
+                              n_resamples=(2 ** d.size) if d.size <= 16 else resamples, vectorized=True,
+                              random_state=np.random.default_rng(seed))
+    return float(min(1.0, result.pvalue))
+
+
 def compare_correct(baseline: dict[str, list[bool]], candidate: dict[str, list[bool]], *, seed: int = 0,
                     baseline_name: str = "", candidate_name: str = "") -> PairedComparison:
     """Compare on the items both sides have; each value is that item's correctness under one or more seeds.
 
-    With one seed per side this is the classic paired comparison. With several, an item's score is the mean
-    over seeds; ``fixed``/``broke`` and McNemar use the majority (an item counts as correct for a side when more
-    than half its seeds got it right), and the interval comes from the mean scores.
+    With one seed per side this is the classic paired comparison: correct counts, fixed/broke discordant pairs
+    and the exact McNemar test. With several, an item's score is its mean over seeds; the correct counts are the
+    mean number right per seed, ``fixed``/``broke`` the items whose mean rose/fell, and the p-value the paired
+    sign-flip permutation test of the per-item differences (``test`` says which test gave ``mcnemar_p``).
     """
     shared = sorted(set(baseline) & set(candidate))
     if not shared:
         return PairedComparison(0, 0, 0, 0, 0, 0.0, (0.0, 0.0), 1.0, baseline_name, candidate_name)
     b = np.array([np.mean(baseline[k]) for k in shared])
     c = np.array([np.mean(candidate[k]) for k in shared])
-    b_ok, c_ok = b > 0.5, c > 0.5
-    fixed = int(np.sum(~b_ok & c_ok))
-    broke = int(np.sum(b_ok & ~c_ok))
+    d = c - b
+    fixed, broke = int(np.sum(d > 0)), int(np.sum(d < 0))
+    one_seed = all(len(baseline[k]) == 1 and len(candidate[k]) == 1 for k in shared)
+    if one_seed:
+        counts, p, test = (int(b.sum()), int(c.sum())), mcnemar_exact(fixed, broke), "exact McNemar"
+    else:
+        counts = (round(float(b.sum()), 2), round(float(c.sum()), 2))
+        p, test = sign_flip_p(d, seed=seed), "paired permutation"
     return PairedComparison(
-        n=len(shared), baseline_correct=int(b_ok.sum()), candidate_correct=int(c_ok.sum()), fixed=fixed,
-        broke=broke, diff=float(np.mean(c - b)), diff_ci95=paired_bootstrap_ci(c - b, seed=seed),
-        mcnemar_p=mcnemar_exact(fixed, broke), baseline=baseline_name, candidate=candidate_name,
+        n=len(shared), baseline_correct=counts[0], candidate_correct=counts[1], fixed=fixed, broke=broke,
+        diff=float(np.mean(d)), diff_ci95=paired_bootstrap_ci(d, seed=seed), mcnemar_p=p,
+        baseline=baseline_name, candidate=candidate_name, test=test,
     )
+
+
+def paired_test_name(result: dict) -> str:
+    """The paired test that gave a comparison's p-value, for a label: "exact McNemar" or "paired permutation"."""
+    return result.get("test") or "exact McNemar"
 
 
 # Settings that must be equal on both sides for a comparison to be "the same work".
@@ -157,5 +193,6 @@ def describe(result: dict) -> str:
     elif result["verdict"] == "worse":
         what = f"the candidate is worse: {change}"
     else:
-        what = f"no significant difference: {change}; the interval includes 0 or the exact test does not reject"
-    return f"{what}; exact McNemar p = {result['mcnemar_p']:.4g} ({result['fixed']} fixed, {result['broke']} broke)"
+        what = f"no significant difference: {change}; the interval includes 0 or the paired test does not reject"
+    return (f"{what}; {paired_test_name(result)} p = {result['mcnemar_p']:.4g} "
+            f"({result['fixed']} fixed, {result['broke']} broke)")

@@ -24,7 +24,7 @@ from typing import Callable
 from cft import jobs
 from cft.errors import UserError
 from cft.evaluate.config import IDENTITY_FIELDS, KIND, EvalConfig, eval_dir, resolve_adapter
-from cft.fingerprint import Fingerprint, digest, model_identity
+from cft.fingerprint import Fingerprint, config_defaults, digest, model_identity
 from cft.evaluate.results import append_rows, read_results, read_summary, summarize
 
 
@@ -42,7 +42,7 @@ def fingerprint(config: EvalConfig) -> Fingerprint:
 
         parts["items"] = digest([(p.id, p.question, p.answer) for p in
                                  load_benchmark(config.benchmark, limit=config.limit, seed=config.seed)])
-    return Fingerprint(parts)
+    return Fingerprint(parts, defaults={"config": config_defaults(EvalConfig)})
 
 
 def prepare_dir(config: EvalConfig, *, force: bool = False) -> jobs.JobDir:

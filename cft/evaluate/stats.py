@@ -4,18 +4,9 @@ the answers (format, length, drift into critique), and a critic's verdict metric
 
 from __future__ import annotations
 
-import math
 import re
 
-def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval: unlike the normal approximation it stays inside [0, 1] at 0% and 100%."""
-    if n <= 0:
-        return (0.0, 0.0)
-    p = correct / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+from cft.intervals import wilson_interval  # noqa: F401  (re-exported: the one interval)
 
 
 def format_accuracy(summary: dict) -> str:

@@ -5,8 +5,8 @@ teacher critiques; 4. every mode (CFT, SFT, SFT-verified) trained on them for ev
 5. optionally each run's checkpoint picked on a validation set disjoint from what is reported; 6. the base model and
 every run evaluated; 7. each model as a critic; then ``reports/<name>/report.md``.
 
-The report's verdicts follow paired statistics (exact McNemar, a paired bootstrap interval): no winner unless the
-interval excludes zero.
+The report's verdicts follow paired statistics (exact McNemar, or a sign-flip permutation test over seeds, and a
+paired bootstrap interval): no winner unless the interval excludes zero.
 
 Modules: ``config`` (ReproduceConfig), ``presets`` (cpu-smoke, cpu, gpu-small, paper, paper-lora), ``stages`` (each
 stage, the fingerprint decisions, and :func:`reproduce`, the whole loop), ``tables`` (the report's tables and

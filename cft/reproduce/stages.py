@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from cft import workspace
 from cft.errors import UserError
-from cft.fingerprint import Fingerprint, digest, model_identity
+from cft.fingerprint import Fingerprint, config_defaults, digest, model_identity
 from cft.reproduce.config import ReproduceConfig
 
 Log = Callable[[str], None]
@@ -87,7 +87,7 @@ def generate(cfg: ReproduceConfig, ledger: Ledger, log: Log) -> dict:
     questions = load_questions(gen, log=lambda line: log(f"  {line}"))
     want = Fingerprint({"config": {k: v for k, v in gen.to_dict().items() if k != "dataset"},
                         "questions": digest([(q.id, q.question, q.answer) for q in questions]),
-                        **model_identity(cfg.student_model)})
+                        **model_identity(cfg.student_model)}, defaults={"config": config_defaults(gen)})
     store = Store()
     exists = cfg.dataset in {d["name"] for d in store.datasets()}
     where = _fingerprint_dir(cfg, "data")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 
+from cft.evaluate.paired import paired_test_name
 from cft.reproduce.config import ReproduceConfig
 
 
@@ -57,10 +58,10 @@ def comparison_table(comparisons: list[dict]) -> str:
         lo, hi = c["diff_ci95"]
         rows.append([c["benchmark"], c["baseline_mode"], c["candidate_mode"], c["n"], c["baseline_correct"],
                      c["candidate_correct"], c["fixed"], c["broke"],
-                     f"{100 * c['diff']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]", f"{c['mcnemar_p']:.3g}",
+                     f"{100 * c['diff']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]", f"{c['mcnemar_p']:.3g} ({paired_test_name(c)})",
                      {"better": "candidate better", "worse": "candidate worse"}.get(c["verdict"], "no difference")])
     return _table(["benchmark", "baseline", "candidate", "n", "baseline right", "candidate right", "fixed", "broke",
-                   "difference, points [95% CI]", "McNemar p", "verdict (CI and exact test)"], rows)
+                   "difference, points [95% CI]", "p (paired test)", "verdict (CI and paired test)"], rows)
 
 
 MODE_NAMES = {"base": "the base model", "cft": "CFT", "sft": "SFT", "sft-verified": "SFT-verified"}
@@ -74,16 +75,16 @@ def verdict_lines(cfg: ReproduceConfig, comparisons: list[dict]) -> str:
             continue
         lo, hi = c["diff_ci95"]
         seeds = f", {cfg.seeds} seeds a side" if cfg.seeds > 1 else ""
-        figures = (f"{100 * c['diff']:+.1f} points, 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}], exact McNemar "
-                   f"p = {c['mcnemar_p']:.3g} ({c['fixed']} fixed, {c['broke']} broke)")
+        figures = (f"{100 * c['diff']:+.1f} points, 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}], "
+                   f"{paired_test_name(c)} p = {c['mcnemar_p']:.3g} ({c['fixed']} fixed, {c['broke']} broke)")
         other = MODE_NAMES.get(c["baseline_mode"], c["baseline_mode"])
         if c["verdict"] == "better":
-            what = f"CFT beat {other}: {figures}. The interval excludes 0 and the exact test agrees."
+            what = f"CFT beat {other}: {figures}. The interval excludes 0 and the paired test agrees."
         elif c["verdict"] == "worse":
-            what = (f"CFT did **not** beat {other}; it did worse: {figures}. The interval excludes 0 and the exact "
+            what = (f"CFT did **not** beat {other}; it did worse: {figures}. The interval excludes 0 and the paired "
                     "test agrees.")
         else:
-            what = (f"no winner between CFT and {other}: {figures}. The interval includes 0 (or the exact test does "
+            what = (f"no winner between CFT and {other}: {figures}. The interval includes 0 (or the paired test does "
                     "not reject), so this data cannot tell them apart.")
         lines.append(f"- **{c['benchmark']}** (n={c['n']}{seeds}): {what}")
         lines += [f"  - warning: {w}" for w in c.get("warnings", [])]

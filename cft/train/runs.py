@@ -58,10 +58,11 @@ def train_argv(config_path: Path, config: TrainConfig | None = None) -> list[str
 
 def fingerprint(config: TrainConfig, examples: str):
     """What a run is: its training fields, the fingerprint of its examples, its base model's id and revision."""
-    from cft.fingerprint import Fingerprint, model_identity
+    from cft.fingerprint import Fingerprint, config_defaults, model_identity
 
     fields_ = {k: v for k, v in config.to_dict().items() if k not in _NOT_IN_FINGERPRINT}
-    return Fingerprint({"config": fields_, "examples": examples, **model_identity(config.base_model)})
+    return Fingerprint({"config": fields_, "examples": examples, **model_identity(config.base_model)},
+                       defaults={"config": config_defaults(TrainConfig)})
 
 
 def launch(config: TrainConfig, *, plan: Plan | None = None) -> dict:

@@ -120,14 +120,14 @@ def diff_tables(baseline: str, candidate: str) -> tuple[list[list], list[list], 
 
 def paired_markdown(baseline: str, candidate: str) -> str:
     """The paired statistics of two evals, as ``python -m cft compare`` prints them, with any unfairness named."""
-    from cft.evaluate.paired import compare_evals, describe
+    from cft.evaluate.paired import compare_evals, describe, paired_test_name
 
     r = compare_evals(baseline, candidate)
     lo, hi = r["diff_ci95"]
     lines = [f"**Paired comparison** (n = {r['n']} shared): baseline {r['baseline_correct']} right, candidate "
              f"{r['candidate_correct']} right; fixed {r['fixed']}, broke {r['broke']}; difference "
-             f"{100 * r['diff']:+.1f} points, paired bootstrap 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}]; exact McNemar "
-             f"p = {r['mcnemar_p']:.4g}.", f"Verdict: {describe(r)}."]
+             f"{100 * r['diff']:+.1f} points, paired bootstrap 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}]; "
+             f"{paired_test_name(r)} p = {r['mcnemar_p']:.4g}.", f"Verdict: {describe(r)}."]
     lines += [f"⚠️ {w}" for w in r["warnings"]]
     return "\n\n".join(lines)
 

@@ -55,7 +55,14 @@ def test_fleiss_kappa_matches_the_worked_example_and_ignores_single_ratings():
 def test_wilson_interval_matches_scipy(k, n):
     ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
     assert ag.wilson_interval(k, n) == pytest.approx((ci.low, ci.high), abs=1e-9)
-    assert eval_wilson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-4)  # z = 1.96 there
+    assert eval_wilson(k, n) == ag.wilson_interval(k, n)  # one interval everywhere
+    low, high = ag.wilson_interval(k, n)
+    assert (low == 0.0) == (k == 0) and (high == 1.0) == (k == n)  # exact at the ends, inside (0, 1) elsewhere
+
+
+def test_wilson_interval_refuses_impossible_counts():
+    with pytest.raises(ValueError):
+        ag.wilson_interval(11, 10)
 
 
 def _sample(i, teacher="right", source="s1", teacher_model="gpt", ref="12", answer="12"):

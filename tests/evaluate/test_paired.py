@@ -10,7 +10,7 @@ import pytest
 from cft import jobs
 from cft.__main__ import main
 from cft.evaluate.config import eval_dir
-from cft.evaluate.paired import compare_correct, compare_evals, mcnemar_exact, paired_bootstrap_ci
+from cft.evaluate.paired import compare_correct, compare_evals, mcnemar_exact, paired_bootstrap_ci, sign_flip_p
 
 
 def _eval(name: str, correct: dict[str, bool], **summary) -> None:
@@ -94,9 +94,31 @@ def test_several_seeds_a_side_average_per_item():
     _eval("c1", {k: True for k in cand})
     result = compare_evals(["s0", "s1"], ["c0", "c1"])
     assert result["n"] == 100
-    # Items right under one candidate seed and wrong under the other score 0.5: not counted as right.
-    assert result["candidate_correct"] == 50
+    # Each item scores its mean over the seeds; the counts are the mean number right per seed.
+    assert result["candidate_correct"] == 75 and result["baseline_correct"] == 40
     assert result["diff"] == pytest.approx(((50 + 100) / 2 - 40) / 100)
+    assert (result["fixed"], result["broke"]) == (60, 5)  # items whose mean rose / fell
+    assert result["test"] == "paired permutation" and result["mcnemar_p"] < 1e-4
+
+
+def test_sign_flip_test_is_exact_mcnemar_on_one_seed_differences():
+    for fixed, broke, zeros in [(15, 5, 80), (3, 0, 10), (7, 6, 0), (0, 0, 5)]:
+        diffs = [1.0] * fixed + [-1.0] * broke + [0.0] * zeros
+        assert sign_flip_p(diffs) == pytest.approx(mcnemar_exact(fixed, broke), rel=1e-9 if fixed + broke <= 16
+                                                   else 0.05)
+
+
+def test_two_seeds_are_not_penalised_for_disagreeing():
+    # Baseline one seed right on 50 of 100; candidate seeds right on 60 each, agreeing on only 20. A majority
+    # rule would score the candidate 20 right and call it worse; its real mean accuracy is 60%.
+    base = {f"p{i}": [i < 50] for i in range(100)}
+    cand = {f"p{i}": [i < 60, i >= 40] for i in range(100)}
+    result = compare_correct(base, cand)
+    assert result.candidate_correct == 60 and result.baseline_correct == 50
+    assert result.diff == pytest.approx(0.10)
+    assert result.verdict != "worse"
+    same = compare_correct(base, {k: [v[0], v[0]] for k, v in base.items()})
+    assert same.diff == 0 and same.mcnemar_p == 1.0 and (same.fixed, same.broke) == (0, 0)
 
 
 def test_compare_errors_are_clear(capsys):
