@@ -32,11 +32,28 @@ def section(text: str, title: str) -> str:
     return match.group(1).strip()
 
 
+def reproduce_command(config: dict) -> str:
+    """The command that makes this report: its preset, then a flag for each field that differs from the preset."""
+    sys.path.insert(0, str(ROOT))
+    from cft.reproduce import preset_config
+
+    preset = config["preset"]
+    defaults = preset_config(preset).to_dict()
+    flags = []
+    for key, value in config.items():
+        if key == "preset" or key not in defaults or defaults[key] == value:
+            continue
+        if isinstance(value, list):
+            value = " ".join(map(str, value))
+        elif isinstance(value, bool):
+            value = str(value).lower()
+        flags.append(f"--{key.replace('_', '-')} {value}")
+    return " ".join([f"python -m cft reproduce --preset {preset}", *flags])
+
+
 def block(report_dir: Path) -> str:
     text = (report_dir / "report.md").read_text(encoding="utf-8")
-    config = json.loads((report_dir / "config.json").read_text(encoding="utf-8"))
-    benchmarks = " ".join(config.get("benchmarks") or [])
-    command = f"python -m cft reproduce --preset {config['preset']}" + (f" --benchmarks {benchmarks}" if benchmarks else "")
+    command = reproduce_command(json.loads((report_dir / "config.json").read_text(encoding="utf-8")))
     head = text.split("\n## ", 1)[0].split("\n", 2)[-1].strip()  # the line under the title: preset, data, hardware
     return "\n".join([
         START,
