@@ -101,8 +101,8 @@ def finished_evals(kind: str = KIND) -> list[dict]:
 
 
 def rows_by_id(name: str) -> dict[str, dict]:
-    """An eval's result rows by problem id."""
-    return {str(r["id"]): r for r in read_results(name)}
+    """An eval's result rows by problem id; ``name`` is an eval's name (checked by the name rule), never a path."""
+    return {str(r["id"]): r for r in read_results(eval_dir(name) / "results.jsonl")}
 
 
 def diff_evals(baseline: str, candidate: str) -> dict:

@@ -125,6 +125,16 @@ def test_compare_errors_are_clear(capsys):
     assert main(["compare", "nope", "other"]) == 2
     assert "has no results" in capsys.readouterr().err
     assert main(["compare", "a"]) == 2
+    capsys.readouterr()
+
+
+def test_compare_reads_evals_by_name_never_a_path(tmp_path, capsys):
+    outside = tmp_path / "secret.jsonl"
+    outside.write_text(json.dumps({"id": "p0", "correct": True}) + "\n")
+    _eval("inside", {"p0": False})
+    assert main(["compare", str(outside), "inside"]) == 2
+    err = capsys.readouterr().err
+    assert "eval name" in err and "p0" not in err
 
 
 def test_a_degenerate_interval_needs_the_exact_test_to_agree():
