@@ -135,6 +135,11 @@ def test_compare_reads_evals_by_name_never_a_path(tmp_path, capsys):
     assert main(["compare", str(outside), "inside"]) == 2
     err = capsys.readouterr().err
     assert "eval name" in err and "p0" not in err
+    from cft.errors import UserError
+    from cft.evaluate.results import rows_by_id
+
+    with pytest.raises(UserError, match="eval name"):
+        rows_by_id(str(outside))
 
 
 def test_a_degenerate_interval_needs_the_exact_test_to_agree():
