@@ -86,8 +86,11 @@ Every model sees the same items, the same prompt and the same token budget. Inte
 {tables.comparison_table(comparisons)}
 
 Computed on the items both sides answered. "Fixed": the baseline was wrong and the candidate right; "broke": the
-reverse. With several seeds an item's score is its mean over the seeds. The interval is a paired bootstrap of the
-difference (10,000 resamples of items); the p-value is the exact two-sided McNemar test on the discordant pairs.
+reverse; with several seeds an item's score is its mean over the seeds, its counts the mean number right per seed,
+and "fixed"/"broke" the items whose mean rose/fell. The interval is a paired bootstrap of the difference (10,000
+resamples of items). The p-value is the exact two-sided McNemar test on the discordant pairs with one seed a side,
+and a two-sided paired sign-flip permutation test of the per-item differences with several (exact up to 16 items
+that differ, 20,000 resamples beyond); the table names which.
 
 ## Side effects on the answers
 
