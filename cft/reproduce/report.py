@@ -47,7 +47,7 @@ def _versions() -> dict:
 
 def write_report(cfg: ReproduceConfig, *, seconds: dict[str, float], data: dict, run_names: dict[str, str],
                  weights: dict[str, str], selection: dict, evals: dict, critics: dict, comparisons: list[dict],
-                 ledger, skipped: dict[str, str] | None = None) -> Path:
+                 ledger, skipped: dict[str, str] | None = None, work_seconds: dict[str, float] | None = None) -> Path:
     from cft.data.store import Store
     from cft.prompts import PROMPT_POLICIES
     from cft.system import hardware
@@ -130,7 +130,7 @@ stage names what changed and redoes it.
 
 ## Time per stage
 
-{tables.time_table(seconds)}
+{tables.time_table(seconds, work_seconds)}
 
 ## The paper's figures, for context
 
@@ -147,8 +147,9 @@ Reproduce with `python -m cft reproduce --config {out / 'config.json'}`.
     jobs.write_json_atomic(out / "config.json", cfg.to_dict())
     jobs.write_text_atomic(out / "report.md", text)
     jobs.write_json_atomic(out / "results.json", {"evals": evals, "critics": critics, "comparisons": comparisons,
-                                                  "seconds": seconds, "runs": run_names, "weights": weights,
-                                                  "selection": selection, "ledger": ledger.entries})
+                                                  "seconds": seconds, "work_seconds": work_seconds or seconds,
+                                                  "runs": run_names, "weights": weights, "selection": selection,
+                                                  "ledger": ledger.entries})
     return out / "report.md"
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from cft import workspace
+from cft import jobs, workspace
 from cft.errors import UserError
 from cft.fingerprint import Fingerprint, config_defaults, digest, model_identity
 from cft.reproduce.config import ReproduceConfig
@@ -28,14 +28,25 @@ Log = Callable[[str], None]
 
 
 class Timer:
-    def __init__(self) -> None:
+    """Each stage's time in this run, and the time its work took when it was last done (``work``): a stage that
+    only reused finished work keeps the time recorded in ``record`` (a JSON file) when that work was done."""
+
+    def __init__(self, ledger: "Ledger | None" = None, record: Path | None = None) -> None:
         self.seconds: dict[str, float] = {}
+        self.ledger, self.record = ledger, record
+        self.work: dict[str, float] = jobs.read_json(record, {}) if record else {}
 
     def stage(self, name: str, fn: Callable[[], Any], log: Log) -> Any:
         log(f"[{name}] ...")
-        start = time.time()
+        start, before = time.time(), len(self.ledger.entries) if self.ledger else 0
         result = fn()
         self.seconds[name] = time.time() - start
+        new = self.ledger.entries[before:] if self.ledger else []
+        reused = bool(new) and all(action.startswith("reused") for _, _, action, _ in new)
+        if not (reused and name in self.work):
+            self.work[name] = self.seconds[name]
+        if self.record:
+            jobs.write_json_atomic(self.record, self.work)
         log(f"[{name}] done in {self.seconds[name]:.1f} s")
         return result
 
@@ -262,7 +273,8 @@ def reproduce(cfg: ReproduceConfig, log: Log = print) -> Path:
     from cft.reproduce.report import write_report
 
     cfg.validate()
-    timer, ledger = Timer(), Ledger()
+    ledger = Ledger()
+    timer = Timer(ledger, _fingerprint_dir(cfg, "data").parent / "stage_seconds.json")
     data = timer.stage("1-3 questions, student responses, teacher critiques", lambda: generate(cfg, ledger, log), log)
     run_names, skipped = timer.stage("4 train " + ", ".join(cfg.modes), lambda: train(cfg, ledger, log), log)
     if skipped:  # the rest of the reproduction compares the modes that could be trained
@@ -271,7 +283,7 @@ def reproduce(cfg: ReproduceConfig, log: Log = print) -> Path:
     evals = timer.stage("6 evaluate", lambda: evaluate(cfg, weights, ledger, log), log)
     critics = timer.stage("7 critic mode", lambda: critic(cfg, weights, ledger, log), log)
     comparisons = compare(cfg, evals)
-    path = write_report(cfg, seconds=timer.seconds, data=data, run_names=run_names, weights=weights,
+    path = write_report(cfg, seconds=timer.seconds, work_seconds=timer.work, data=data, run_names=run_names, weights=weights,
                         selection=selection, evals=evals, critics=critics, comparisons=comparisons, ledger=ledger,
                         skipped=skipped)
     log(f"report: {path}")

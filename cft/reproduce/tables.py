@@ -148,6 +148,10 @@ def ledger_table(ledger) -> str:
     return _table(["stage", "item", "action", "why"], [list(e) for e in ledger.entries])
 
 
-def time_table(seconds: dict[str, float]) -> str:
-    rows = [[k, f"{v:.1f}"] for k, v in seconds.items()] + [["**total**", f"**{sum(seconds.values()):.1f}**"]]
-    return _table(["stage", "seconds"], rows)
+def time_table(seconds: dict[str, float], work: dict[str, float] | None = None) -> str:
+    """Each stage's seconds in this run and, beside them, what its work took when it was done (a stage that reused
+    finished work is quick now; the second column keeps the time it really cost)."""
+    work = {k: (work or {}).get(k, v) for k, v in seconds.items()}
+    rows = [[k, f"{v:.1f}", f"{work[k]:.1f}"] for k, v in seconds.items()]
+    rows.append(["**total**", f"**{sum(seconds.values()):.1f}**", f"**{sum(work.values()):.1f}**"])
+    return _table(["stage", "this run, s", "when its work was done, s"], rows)

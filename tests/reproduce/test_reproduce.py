@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 
 import pytest
 
@@ -115,3 +116,21 @@ def test_presets_say_what_they_train():
     cpu = reproduce.preset_config("cpu").validate()
     assert cpu.eval_plan()[0] == ("arith", None, 64) and cpu.seeds >= 2 and set(cpu.modes) == {"cft", "sft", "sft-verified"}
     assert set(PRESETS) >= {"cpu-smoke", "cpu", "gpu-small", "paper", "paper-lora"}
+
+
+def test_a_reused_stage_keeps_the_time_its_work_took(tmp_path):
+    from cft.reproduce.stages import Ledger, Timer
+    from cft.reproduce.tables import time_table
+
+    record = tmp_path / "stage_seconds.json"
+    ledger, quiet = Ledger(), (lambda line: None)
+    first = Timer(ledger, record)
+    first.stage("train", lambda: (time.sleep(0.2), ledger.add("train", "r", "trained", "", quiet)), quiet)
+    assert first.work["train"] >= 0.2
+    again = Timer(ledger, record)
+    again.stage("train", lambda: ledger.add("train", "r", "reused (fingerprint matches)", "", quiet), quiet)
+    assert again.seconds["train"] < 0.2 and again.work["train"] == first.work["train"]
+    redo = Timer(ledger, record)
+    redo.stage("train", lambda: ledger.add("train", "r", "retrained", "max_steps: 1 -> 2", quiet), quiet)
+    assert redo.work["train"] == redo.seconds["train"] < 0.2
+    assert "when its work was done" in time_table(again.seconds, again.work)
