@@ -142,6 +142,26 @@ def launch_pair(config: TrainConfig, modes=("cft", "sft")) -> list[dict]:
     return [launch(plan.config, plan=plan) for plan in plans]
 
 
+def name_taken(name: str) -> bool:
+    """Whether a launch named ``name`` would collide: the run, or one of a pair's runs (``<name>-cft`` ...)."""
+    modes = ("", "-cft", "-sft", "-sft-verified")
+    try:
+        return any(job(f"{name}{m}").exists() for m in modes)
+    except UserError:
+        return False
+
+
+def fresh_name(prefix: str = "run") -> str:
+    """A run name no run or pair uses yet: ``run-MMDD-HHMM``, then ``-2``, ``-3``... (read at each call, never
+    frozen at server start, so a second launch of the same form does not collide)."""
+    base = f"{prefix}-{time.strftime('%m%d-%H%M')}"
+    name, n = base, 1
+    while name_taken(name):
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
 def get(name: str) -> dict:
     """Everything the UI shows about one run."""
     d = job(name)
