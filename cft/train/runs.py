@@ -179,6 +179,7 @@ def get(name: str) -> dict:
         "name": name,
         "mode": config.get("mode", ""),
         "status": status.get("state", "unknown"),
+        "shown_status": jobs.display_state(d, status),  # "stopping…" after a stop, until the job has ended
         "base_model": config.get("base_model", ""),
         "dataset": config.get("dataset", ""),
         "pair": config.get("pair", ""),
@@ -253,7 +254,8 @@ def summary_rows(runs: list[dict] | None = None) -> list[list[Any]]:
     for r in runs if runs is not None else list_runs():
         progress = f"{r['step']}/{r['max_steps']}" if r["max_steps"] else str(r["step"] or "")
         rows.append([
-            r["name"], r["mode"], r["status"], progress, jobs.format_eta(r["eta"]) if r["eta"] is not None else "",
+            r["name"], r["mode"], r.get("shown_status", r["status"]), progress,
+            jobs.format_eta(r["eta"]) if r["eta"] is not None else "",
             round(r["tokens_per_s"], 1) if r["tokens_per_s"] else None,
             round(r["final_loss"], 4) if r["final_loss"] is not None else None,
             round(r["eval_loss"], 4) if r["eval_loss"] is not None else None,

@@ -86,5 +86,6 @@ def build() -> dict:
     timer.tick(handlers.refresh, inputs=inputs, outputs=outputs, show_progress="hidden", api_name="refresh_runs")
     for control in (compare, smoothing, log_y, current):
         control.input(handlers.refresh, inputs=inputs, outputs=outputs, show_progress="hidden", api_visibility="private")
-    on_show = [(handlers.on_show, [widgets["dataset"], widgets["name"]], [widgets["dataset"], widgets["name"], hint])]
+    named = [widgets["dataset"], widgets["name"]]
+    on_show = [(handlers.on_show, named, [*named, hint])]
     return {"form": widgets, "table": table, "plot": plot, "timer": timer, "log": log, "on_show": on_show}

@@ -85,3 +85,61 @@ def test_first_run_hints_load_the_sample_data_and_every_list_follows(cft_home):
         _wait(lambda: "run:live/checkpoint-1" in _options(page, "#cmp-model-b"), timeout=20,
               what="the new checkpoint in the Compare lists")
         browser.close()
+
+
+def test_stop_shows_stopping_until_the_run_has_ended_and_load_config_refills_the_form(cft_home, tiny_model_dir):
+    from tests.helpers import slow_stopping_job, tiny_config
+
+    run = cft_home / "runs" / "slow"
+    slow_stopping_job(run, linger=4.0, config=tiny_config(tiny_model_dir, name="slow", max_steps=7).to_dict())
+    with launched_app() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(url)
+        _tab(page, "Train")
+        _wait(lambda: _text(page, "#train-log textarea") or page.locator("#train-log textarea").input_value(),
+              what="the run's log")
+        log = page.locator("#train-log textarea")
+        _wait(lambda: log.input_value().startswith("[running] slow"), what="the running run")
+        assert "step 1" in log.input_value()
+        page.locator("#train-stop").click()
+        _wait(lambda: "Stopping slow" in _text(page, "#train-message"), what="the stop message")
+        _wait(lambda: log.input_value().startswith("[stopping…] slow"), what="the stopping state")
+        assert "stopping…" in _text(page, "#train-runs")
+        _wait(lambda: log.input_value().startswith("[stopped] slow"), timeout=30, what="the run to end")
+        # The form comes back from the run's config, under a name no run uses.
+        page.locator("#train-load-config").click()
+        _wait(lambda: "Loaded the config of slow" in _text(page, "#train-message"), what="the loaded config")
+        page.get_by_text("Hyperparameters").click()
+        assert page.locator("#train-max-steps input").input_value() == "7"
+        assert page.locator("#train-base-model textarea, #train-base-model input").first.input_value() == \
+            str(tiny_model_dir)
+        name = page.locator("#train-name textarea, #train-name input").first.input_value()
+        assert name.startswith("run-") and name != "slow"
+        browser.close()
+
+
+def test_preview_warns_before_launch_when_the_comparison_would_be_meaningless(cft_home, tiny_model_dir):
+    from tests.helpers import put_mini_dataset
+
+    put_mini_dataset()
+    with launched_app() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(url)
+        _tab(page, "Train")
+        _wait(lambda: page.locator("#train-dataset input").input_value() == "mini", what="the dataset")
+        base = page.locator("#train-base-model textarea, #train-base-model input").first
+        base.fill(str(tiny_model_dir))
+        page.get_by_text("Hyperparameters").click()
+        page.locator("#train-max-steps input").fill("12")
+        page.locator("#train-preview").click()
+        message = "#train-message"
+        _wait(lambda: "optimizer steps" in _text(page, message), timeout=120, what="the preview")
+        text = _text(page, message)
+        for mode in ("cft", "sft"):
+            assert f"{mode} (" in text
+        assert "training examples" in text and "dropped as too long" in text
+        assert "12 optimizer steps" in text and "under 50" in text and "only 2 sft training example(s)" in text and "⚠️" in text
+        assert not (cft_home / "runs").exists() or not any((cft_home / "runs").iterdir())  # nothing launched
+        browser.close()
