@@ -57,7 +57,9 @@ def build() -> dict:
                 marks.append(gr.Markdown("", elem_id=f"cmp-mark-{slot.lower()}"))
     labels_state, problem_state, answers_state = gr.State([]), gr.State({}), gr.State([])
     with gr.Row():
-        vote_buttons = [gr.Button(v, size="sm", elem_id=f"cmp-vote-{i}") for i, v in enumerate(VOTES)]
+        # "C better" only while slot C holds a model (model_c.change below).
+        vote_buttons = [gr.Button(v, size="sm", elem_id=f"cmp-vote-{i}", visible=v != "C better")
+                        for i, v in enumerate(VOTES)]
     vote_status = gr.Markdown(elem_id="cmp-vote-status")
 
     with gr.Accordion("Accuracy across evals", open=True):
@@ -126,6 +128,8 @@ def build() -> dict:
                      api_name="compare_vote_" + vote.replace(" ", "_"))
 
     lists = [model_a, model_b, model_c, dis_a, dis_b, base_eval, cft_eval, ev_model, sel_run, regrade_eval]
+    model_c.change(lambda label: gr.update(visible=bool(label)), model_c, vote_buttons[VOTES.index("C better")],
+                   api_visibility="private", show_progress="hidden")
     refresh.click(handlers.choices, None, lists)
     refresh_tables.click(handlers.tables, None, [table, critic_tbl], api_name="compare_tables")
     regrade_btn.click(user_errors(view.regrade_markdown), [regrade_eval], [regrade_note], api_name="compare_regrade").then(
