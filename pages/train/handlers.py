@@ -49,8 +49,11 @@ def preview_from_form(kind: str, values: list, preset: str = "") -> str:
     from cft.train.plan import make_plan
 
     config, modes = _config(kind, values, preset)
-    plans = runs.pair_plans(config, modes) if len(modes) > 1 else [make_plan(config)]
-    return plan_markdown(plans, examples=2)
+    skipped: dict[str, str] = {}
+    plans = runs.pair_plans(config, modes, skipped=skipped) if len(modes) > 1 else [make_plan(config)]
+    cannot = [f"**{mode}**: ⚠️ cannot train, so this comparison cannot be launched: {why}"
+              for mode, why in skipped.items()]
+    return "\n\n".join([*cannot, plan_markdown(plans, examples=2)])
 
 
 def launcher(kind: str, preview: bool = False):
