@@ -26,17 +26,6 @@ OUT = ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1366, "height": 900}
 
 
-def _wait(predicate, timeout: float = 120.0, what: str = "the page") -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if predicate():
-                return
-        except Exception:  # noqa: BLE001 - the element may be re-rendering
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"screenshots: timed out waiting for {what}")
-
 
 def _shot(page, name: str) -> None:
     time.sleep(0.8)  # let the last update paint
@@ -55,7 +44,10 @@ def main() -> int:
             [d for d in (os.environ.get("CFT_ALLOWED_DIRS", ""), str(found.resolve().parent)) if d])
     from playwright.sync_api import sync_playwright
 
-    from tests.helpers import CHROMIUM, CHROMIUM_ARGS, launched_app
+    from tests.helpers import CHROMIUM, CHROMIUM_ARGS, browser_wait, launched_app
+
+    def _wait(predicate, timeout: float = 120.0, what: str = "the page"):
+        return browser_wait(predicate, timeout=timeout, what=what)
 
     OUT.mkdir(parents=True, exist_ok=True)
     with launched_app() as url, sync_playwright() as p:

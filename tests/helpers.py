@@ -58,6 +58,17 @@ def wait_for(predicate, timeout: float = 120, poll: float = 0.2, what: str = "co
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def browser_wait(predicate, timeout: float = 30, what: str = "condition"):
+    """``wait_for`` for a page: a predicate that raises (an element re-rendering) counts as not yet."""
+    def attempt():
+        try:
+            return predicate()
+        except Exception:  # noqa: BLE001 - Playwright raises while Gradio swaps the element
+            return None
+
+    return wait_for(attempt, timeout=timeout, what=what)
+
+
 # ----------------------------------------------------------------------------------------------- training
 
 QUESTIONS = {

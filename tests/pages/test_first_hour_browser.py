@@ -4,25 +4,16 @@ model list picking up a run that saved a checkpoint while the page was open."""
 
 from __future__ import annotations
 
-import time
+import functools
 
 from playwright.sync_api import sync_playwright
 
 from cft.data import sample_data
 from cft.data.store import Store
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, fake_checkpoint_run, launched_app
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, browser_wait, fake_checkpoint_run, launched_app
 
 
-def _wait(predicate, timeout=30.0, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if predicate():
-                return
-        except Exception:  # noqa: BLE001 - the element may be re-rendering
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+_wait = functools.partial(browser_wait, timeout=30.0)
 
 
 def _text(page, selector: str) -> str:
