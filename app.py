@@ -42,8 +42,13 @@ def build_app() -> gr.Blocks:
                 export = gr.DownloadButton("Export all annotations", size="sm", elem_id="demo-export")
             export.click(export_all, outputs=export, api_name="export_all")
         for label, module in TABS:
-            with gr.Tab(label, id=module):
-                importlib.import_module(f"pages.{module}").build()
+            with gr.Tab(label, id=module) as tab:
+                parts = importlib.import_module(f"pages.{module}").build() or {}
+            # Lists that other tabs change (datasets, runs, evals) are re-read on page load and whenever the tab is
+            # shown, so nothing needs a reload after an import, a generation, a run or an eval.
+            for fn, inputs, outputs in parts.get("on_show", []):
+                for event in (demo.load, tab.select):
+                    event(fn, inputs, outputs, show_progress="hidden", api_visibility="private")
     return guard_all(demo)
 
 

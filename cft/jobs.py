@@ -15,6 +15,7 @@ import contextlib
 import contextvars
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -150,6 +151,7 @@ class JobDir:
     metrics_path = property(lambda self: self.path / "metrics.jsonl")
     progress_path = property(lambda self: self.path / "progress.json")
     log_path = property(lambda self: self.path / "train.log")
+    stop_request_path = property(lambda self: self.path / "stop_requested")
 
     def exists(self) -> bool:
         return self.config_path.exists() or self.status_path.exists()
@@ -205,13 +207,21 @@ class JobDir:
         return read_jsonl(self.metrics_path)
 
     def write_progress(self, done: int, total: int, **counts: Any) -> dict:
+        """Write progress.json. The ETA comes from the rate observed in this process since its first unit of work
+        finished: loading a model, and the items a resumed job had done before, count in neither the time nor
+        the work, so the estimate is neither stuck at 0 nor wildly off at the start (None until it can be known)."""
         now = time.time()
         previous = read_json(self.progress_path, {})
         started = previous.get("started_at", now)
-        elapsed = now - started
-        eta = elapsed / done * (total - done) if done and total else None
-        data = {"done": done, "total": total, "started_at": started, "elapsed": elapsed, "eta": eta,
-                **redact_obj(counts)}
+        anchor = previous.get("rate_anchor") or {}
+        if anchor.get("pid") != os.getpid() or done < anchor.get("done", 0):
+            anchor = {"pid": os.getpid(), "done": done, "at": now}  # a new process: the clock starts now
+        elif anchor.get("first") is None and done > anchor["done"]:
+            anchor = {**anchor, "first": True, "done": done, "at": now}  # the first unit done: rate counts from here
+        rate = (done - anchor["done"]) / (now - anchor["at"]) if anchor.get("first") and now > anchor["at"] else 0.0
+        eta = (total - done) / rate if rate > 0 and total else (0.0 if total and done >= total else None)
+        data = {"done": done, "total": total, "started_at": started, "elapsed": now - started, "eta": eta,
+                "rate": rate or None, "rate_anchor": anchor, **redact_obj(counts)}
         self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.progress_path, data)
         return data
@@ -224,12 +234,28 @@ class JobDir:
             with open(self.log_path, "rb") as fh:
                 fh.seek(0, os.SEEK_END)
                 size = fh.tell()
-                fh.seek(max(0, size - 64 * 1024))
+                fh.seek(max(0, size - 256 * 1024))  # bars can fill a lot of it
                 data = fh.read().decode("utf-8", "replace")
         except FileNotFoundError:
             return ""
         # Redacted again on the way out: a log written before a key was known to be one.
-        return redact("\n".join(data.splitlines()[-n:]))
+        return redact("\n".join(clean_log_lines(data)[-n:]))
+
+
+# A progress bar's line (tqdm, transformers' GGUF dequantization, datasets' map): "42%|████▏ | 114/272 [...]" or
+# "Converting and de-quantizing GGUF tensors...:  42%". Each redraw ends in a carriage return, not a newline.
+_BAR = re.compile(r"\d+%\|.*\|\s*\d+/\d+|\d+/\d+\s*\[\d+:\d+|de-quantizing GGUF tensors|it/s\]|s/it\]")
+
+
+def clean_log_lines(text: str) -> list[str]:
+    """The lines of a log as a reader wants its tail: each line's last redraw only (a carriage return starts a
+    redraw), and no progress-bar lines, which otherwise fill the whole tail with hundreds of bar states."""
+    out = []
+    for line in text.split("\n"):
+        shown = line.rstrip("\r").rsplit("\r", 1)[-1]
+        if shown.strip() and not _BAR.search(shown):
+            out.append(shown)
+    return out
 
 
 def spawn(argv: list[str], job_dir: JobDir | str | Path, env: dict | None = None) -> int:
@@ -242,6 +268,7 @@ def spawn(argv: list[str], job_dir: JobDir | str | Path, env: dict | None = None
     if argv and argv[0] == "python":
         argv = [sys.executable, *argv[1:]]
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    job.stop_request_path.unlink(missing_ok=True)  # a new start: no stop asked of it yet
     with open(job.log_path, "ab") as log:
         proc = subprocess.Popen(
             argv,
@@ -272,7 +299,20 @@ def stop(job_dir: JobDir | str | Path, sig: int = signal.SIGTERM) -> bool:
         os.killpg(os.getpgid(pid), sig)
     except ProcessLookupError:
         return False
+    # Recorded for every reader (the tabs, the CLI, a second browser): the job is stopping until it ends, which
+    # can take a while (a long batch finishes, a checkpoint is saved). A file of its own, so that it never races
+    # the job's own writes of status.json.
+    write_text_atomic(job.stop_request_path, str(time.time()))
     return True
+
+
+STOPPING = "stopping…"
+
+
+def display_state(job: JobDir, status: dict | None = None) -> str:
+    """The state to show: ``stopping…`` from a stop request until the job has ended, else the recorded state."""
+    state = (job.status() if status is None else status).get("state", "unknown")
+    return STOPPING if state in ACTIVE and job.stop_request_path.exists() else state
 
 
 def wait(job_dir: JobDir | str | Path, timeout: float = 600, poll: float = 0.5) -> dict:

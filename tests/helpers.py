@@ -58,6 +58,17 @@ def wait_for(predicate, timeout: float = 120, poll: float = 0.2, what: str = "co
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def browser_wait(predicate, timeout: float = 30, what: str = "condition"):
+    """``wait_for`` for a page: a predicate that raises (an element re-rendering) counts as not yet."""
+    def attempt():
+        try:
+            return predicate()
+        except Exception:  # noqa: BLE001 - Playwright raises while Gradio swaps the element
+            return None
+
+    return wait_for(attempt, timeout=timeout, what=what)
+
+
 # ----------------------------------------------------------------------------------------------- training
 
 QUESTIONS = {
@@ -204,3 +215,32 @@ def generate_form(**values) -> list:
     missing = [f for f in FORM_FIELDS if f not in merged]
     assert not missing, f"tests.helpers.GENERATE_FORM_DEFAULTS lacks the Generate form's field(s) {missing}"
     return [merged[f] for f in FORM_FIELDS]
+
+
+# A job that runs until stopped, then takes ``linger`` seconds to stop (a long batch, a checkpoint): what the
+# "stopping…" state is for. It records its own states, as every real job does.
+_SLOW_STOP = """
+import os, signal, sys, time
+from cft import jobs
+job, linger = jobs.JobDir(sys.argv[1]), float(sys.argv[2])
+def stop(signum, frame):
+    time.sleep(linger)
+    job.write_status("stopped")
+    sys.exit(130)
+signal.signal(signal.SIGTERM, stop)
+job.write_status("running", pid=os.getpid())
+print("step 1", flush=True)
+while True:
+    time.sleep(0.1)
+"""
+
+
+def slow_stopping_job(job_dir: Path, linger: float = 3.0, config: dict | None = None) -> int:
+    """Spawn (cft.jobs.spawn) a job in ``job_dir`` that runs until stopped, then lingers; returns its pid."""
+    from cft import jobs
+
+    job = jobs.JobDir(job_dir)
+    job.write_config(config or {"name": job.name})
+    pid = jobs.spawn(["python", "-c", _SLOW_STOP, str(job.path), str(linger)], job)
+    wait_for(lambda: job.status().get("state") == "running", timeout=30, what="the job to run")
+    return pid

@@ -181,7 +181,8 @@ def list_jobs() -> list[dict]:
             continue
         status = job.status()
         out.append({"id": path.name, "state": status.get("state", "queued"), "dataset": job.config().get("dataset"),
-                    "progress": job.progress(), "error": status.get("error"), "status": status})
+                    "progress": job.progress(), "error": status.get("error"), "status": status,
+                    "shown": jobs.display_state(job, status)})
     return out
 
 

@@ -5,9 +5,16 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-# One colour per run; the line style says the objective (CFT solid, SFT dashed) so a pair reads at a glance.
-PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"]
-DASH = {"cft": "solid", "sft": "dash", "sft-verified": "dashdot"}
+# One colour per mode, the same in every plot and every pair (CFT blue, SFT red, ...), so a colour never swaps
+# between pairs; runs of the same mode differ by line style. A mode without a colour takes one of the others.
+MODE_COLORS = {"base": "#6b7280", "cft": "#2563eb", "sft": "#dc2626", "sft-verified": "#16a34a"}
+OTHER_COLORS = ["#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"]
+DASHES = ["solid", "dash", "dashdot", "longdash", "longdashdot"]
+
+
+def mode_color(mode: str | None, fallback: int = 0) -> str:
+    """The colour of ``mode`` in every plot."""
+    return MODE_COLORS.get(mode or "", OTHER_COLORS[fallback % len(OTHER_COLORS)])
 
 
 def ema(values: Iterable[float], weight: float) -> list[float]:
@@ -32,9 +39,12 @@ def loss_figure(runs: list[dict], *, smoothing: float = 0.6, log_y: bool = False
     import plotly.graph_objects as go
 
     fig = go.Figure()
+    seen: dict[str, int] = {}  # runs drawn so far per mode: the nth run of a mode takes the nth line style
     for i, run in enumerate(runs):
-        color = PALETTE[i % len(PALETTE)]
-        dash = DASH.get(run.get("mode", ""), "dot")
+        mode = run.get("mode", "")
+        color = mode_color(mode, i)
+        dash = DASHES[seen.get(mode, 0) % len(DASHES)]
+        seen[mode] = seen.get(mode, 0) + 1
         label = f"{run['name']} ({run.get('mode', '?')})"
         train = [m for m in run.get("metrics", []) if m.get("loss") is not None]
         evals = [m for m in run.get("metrics", []) if m.get("eval_loss") is not None]

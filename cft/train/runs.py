@@ -143,6 +143,26 @@ def launch_pair(config: TrainConfig, modes=("cft", "sft")) -> list[dict]:
     return [launch(plan.config, plan=plan) for plan in plans]
 
 
+def name_taken(name: str) -> bool:
+    """Whether a launch named ``name`` would collide: the run, or one of a pair's runs (``<name>-cft`` ...)."""
+    modes = ("", "-cft", "-sft", "-sft-verified")
+    try:
+        return any(job(f"{name}{m}").exists() for m in modes)
+    except UserError:
+        return False
+
+
+def fresh_name(prefix: str = "run") -> str:
+    """A run name no run or pair uses yet: ``run-MMDD-HHMM``, then ``-2``, ``-3``... (read at each call, never
+    frozen at server start, so a second launch of the same form does not collide)."""
+    base = f"{prefix}-{time.strftime('%m%d-%H%M')}"
+    name, n = base, 1
+    while name_taken(name):
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
 def get(name: str) -> dict:
     """Everything the UI shows about one run."""
     d = job(name)
@@ -160,6 +180,7 @@ def get(name: str) -> dict:
         "name": name,
         "mode": config.get("mode", ""),
         "status": status.get("state", "unknown"),
+        "shown_status": jobs.display_state(d, status),  # "stopping…" after a stop, until the job has ended
         "base_model": config.get("base_model", ""),
         "dataset": config.get("dataset", ""),
         "pair": config.get("pair", ""),
@@ -234,7 +255,8 @@ def summary_rows(runs: list[dict] | None = None) -> list[list[Any]]:
     for r in runs if runs is not None else list_runs():
         progress = f"{r['step']}/{r['max_steps']}" if r["max_steps"] else str(r["step"] or "")
         rows.append([
-            r["name"], r["mode"], r["status"], progress, jobs.format_eta(r["eta"]) if r["eta"] is not None else "",
+            r["name"], r["mode"], r.get("shown_status", r["status"]), progress,
+            jobs.format_eta(r["eta"]) if r["eta"] is not None else "",
             round(r["tokens_per_s"], 1) if r["tokens_per_s"] else None,
             round(r["final_loss"], 4) if r["final_loss"] is not None else None,
             round(r["eval_loss"], 4) if r["eval_loss"] is not None else None,

@@ -20,6 +20,7 @@ def build() -> dict:
     evals = view.eval_names()
     md = dict(latex_delimiters=LATEX_DELIMITERS, sanitize_html=True)
 
+    hint = gr.Markdown(visible=False, elem_id="cmp-hint")
     gr.Markdown("Answers stream side by side, the models stepped in turn. The paper's prompt, greedy decoding. "
                 "A model on an OpenAI-compatible server: type `endpoint:MODEL@http://host:port/v1`.")
     with gr.Row():
@@ -56,7 +57,9 @@ def build() -> dict:
                 marks.append(gr.Markdown("", elem_id=f"cmp-mark-{slot.lower()}"))
     labels_state, problem_state, answers_state = gr.State([]), gr.State({}), gr.State([])
     with gr.Row():
-        vote_buttons = [gr.Button(v, size="sm", elem_id=f"cmp-vote-{i}") for i, v in enumerate(VOTES)]
+        # "C better" only while slot C holds a model (model_c.change below).
+        vote_buttons = [gr.Button(v, size="sm", elem_id=f"cmp-vote-{i}", visible=v != "C better")
+                        for i, v in enumerate(VOTES)]
     vote_status = gr.Markdown(elem_id="cmp-vote-status")
 
     with gr.Accordion("Accuracy across evals", open=True):
@@ -107,7 +110,7 @@ def build() -> dict:
         sel_best = gr.Markdown()
         ev_status = gr.Markdown()
         ev_jobs = gr.Dataframe(view.jobs_table(), headers=view.JOB_HEADERS, interactive=False)
-        timer = gr.Timer(3.0)
+    timer = gr.Timer(3.0)  # outside the accordion: a closed one's timer would not tick
 
     # ------------------------------------------------------------------------------------------ wiring
     problem_out = [bench, pid, question, reference]
@@ -124,8 +127,10 @@ def build() -> dict:
         button.click(user_errors(handlers.voter(vote)), [labels_state, problem_state, answers_state], vote_status,
                      api_name="compare_vote_" + vote.replace(" ", "_"))
 
-    refresh.click(handlers.choices, None, [model_a, model_b, model_c, dis_a, dis_b, base_eval, cft_eval, ev_model, sel_run,
-                                           regrade_eval])
+    lists = [model_a, model_b, model_c, dis_a, dis_b, base_eval, cft_eval, ev_model, sel_run, regrade_eval]
+    model_c.change(lambda label: gr.update(visible=bool(label)), model_c, vote_buttons[VOTES.index("C better")],
+                   api_visibility="private", show_progress="hidden")
+    refresh.click(handlers.choices, None, lists)
     refresh_tables.click(handlers.tables, None, [table, critic_tbl], api_name="compare_tables")
     regrade_btn.click(user_errors(view.regrade_markdown), [regrade_eval], [regrade_note], api_name="compare_regrade").then(
         handlers.tables, None, [table, critic_tbl])
@@ -139,9 +144,10 @@ def build() -> dict:
                                                       ev_endpoint, ev_endpoint_model],
                    ev_status, api_name="compare_start_eval")
     ev_stop.click(user_errors(handlers.stop_eval), [ev_name], ev_status)
-    timer.tick(view.jobs_table, None, ev_jobs)
+    known_lists = gr.State(None)
+    timer.tick(handlers.tick, known_lists, [ev_jobs, known_lists, *lists], show_progress="hidden")
     sel_start.click(user_errors(handlers.start_selection), [sel_run, sel_bench, sel_limit, ev_tokens, ev_batch], ev_status,
                     api_name="compare_select_checkpoint")
     sel_run.change(view.best_checkpoint_markdown, sel_run, sel_best)
 
-    return {"model_a": model_a, "model_b": model_b, "question": question, "run": run, "table": table}
+    return {"on_show": [(handlers.on_show, None, [*lists, hint])], "model_a": model_a, "model_b": model_b, "question": question, "run": run, "table": table}

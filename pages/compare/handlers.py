@@ -13,6 +13,7 @@ from cft.evaluate.config import EvalConfig, SelectConfig, eval_dir
 from cft.evaluate.critic import CriticConfig
 from cft.evaluate.job import launch, launch_selection
 from cft.evaluate.selection import runs_with_checkpoints
+from pages import guide
 from pages.common import starting_job
 from pages.compare import view
 from pages.render import inert_markdown
@@ -82,6 +83,9 @@ def voter(vote: str):
 
 
 # -- lists and tables ----------------------------------------------------------------------------------------------
+CHOICE_OUTPUTS = 10  # what choices() returns: models A, B, C, four eval lists, the eval's model, runs, re-grade
+
+
 def choices():
     """Fresh choices for every dropdown that lists models, evals or runs."""
     labels = view.model_labels()
@@ -89,6 +93,20 @@ def choices():
     return (gr.update(choices=labels), gr.update(choices=[""] + labels), gr.update(choices=[""] + labels),
             gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals), gr.update(choices=evals),
             gr.update(choices=labels), gr.update(choices=runs_with_checkpoints()), gr.update(choices=evals))
+
+
+def on_show():
+    """Page load and the tab shown: every list re-read (a run or an eval may have finished), and the hint."""
+    return (*choices(), guide.hint_update(guide.compare_hint()))
+
+
+def tick(known: list | None):
+    """The timer: the eval jobs table; the lists too, but only when the models, evals or runs changed since
+    ``known`` (a finished eval or run joins them without a click, and an open dropdown is left alone otherwise)."""
+    now = [view.model_labels(), view.eval_names(), runs_with_checkpoints()]
+    if now == known:
+        return (view.jobs_table(), gr.skip(), *[gr.skip()] * CHOICE_OUTPUTS)
+    return (view.jobs_table(), now, *choices())
 
 
 def tables():

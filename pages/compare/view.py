@@ -149,7 +149,8 @@ def jobs_table() -> list[list]:
     for e in list_evals(kind=None):
         p, st = e["progress"], e["status"]
         done, total = p.get("done", 0), p.get("total", 0)
-        rows.append([e["name"], st.get("state", "?"), f"{done}/{total}" if total else "–", p.get("correct", ""),
+        shown = jobs.display_state(jobs.JobDir(eval_dir(e["name"])), st)
+        rows.append([e["name"], shown, f"{done}/{total}" if total else "–", p.get("correct", ""),
                      format_eta(p.get("eta")) if st.get("state") in jobs.ACTIVE else ""])
     return rows
 

@@ -18,6 +18,7 @@ import pandas as pd
 from cft.data import review, team
 from cft.data.samples import STATUSES, VERDICTS
 from cft.data.store import Store
+from pages import guide
 from pages.common import bound, user_errors
 from pages.data import handlers as h
 from pages.data import view
@@ -35,6 +36,12 @@ def build() -> dict:
     names = review.dataset_names(store)
     first = names[0] if names else None
 
+    # The first-run path: on a workspace without datasets, a welcome with the one button that fills it.
+    with gr.Row(visible=not names, elem_id="data-first-run") as first_run:
+        welcome = gr.Markdown(guide.data_hint(), elem_id="data-hint")
+        load_sample = gr.Button("Load the sample data", variant="primary", elem_id="data-load-sample", scale=0,
+                                min_width=200)
+    start_message = gr.Markdown(elem_id="data-start-message")
     with gr.Row(elem_classes="cft-toolbar"):
         dataset = gr.Dropdown(names, value=first, label="Dataset", elem_id="data-dataset", scale=2)
         refresh = gr.Button("↻ Refresh", elem_id="data-refresh", size="sm", scale=0, min_width=90)
@@ -239,6 +246,9 @@ def build() -> dict:
                                                position], editor_out + table_out, api_name="data_restore")
     import_btn.click(on(h.import_file), [upload, import_dataset, import_fmt, skip_bad], [import_msg, dataset],
                      api_name="data_import")
+    load_sample.click(user_errors(guide.load_sample_data), None, [start_message, dataset, welcome, first_run],
+                      api_name="load_sample_data")
     export_btn.click(on(h.export), [export_fmt, reviewed_only, *filters_in], export_file, api_name="data_export")
 
-    return {"dataset": dataset, "table": table, "critique": critique, "submit": submit}
+    on_show = [(guide.first_run_view, None, [welcome, first_run]), (guide.dataset_choices, dataset, dataset)]
+    return {"dataset": dataset, "table": table, "critique": critique, "submit": submit, "on_show": on_show}

@@ -22,6 +22,7 @@ def build() -> dict:
     w: dict = {}
     with gr.Row():
         with gr.Column(scale=2):
+            hint = gr.Markdown(visible=False, elem_id="generate-hint")
             gr.Markdown("### Questions and student")
             with gr.Row():
                 w["source"] = gr.Dropdown(source_choices(), value=d.source, allow_custom_value=True,
@@ -95,4 +96,5 @@ def build() -> dict:
     timer = gr.Timer(1.5)
     timer.tick(handlers.refresh, inputs=job, outputs=outputs, show_progress="hidden", api_name="generation_view")
     job.input(handlers.refresh, inputs=job, outputs=outputs, show_progress="hidden", api_visibility="private")
-    return {"form": w, "api_key": api_key, "job": job, "bar": bar, "counts": counts, "timer": timer}
+    on_show = [(handlers.on_show, None, [w["source"], w["student"], hint])]
+    return {"on_show": on_show, "form": w, "api_key": api_key, "job": job, "bar": bar, "counts": counts, "timer": timer}

@@ -9,7 +9,8 @@ from cft.errors import UserError
 from cft.generate import job as generation
 from cft.generate.pricing import prices_path, save_prices
 from pages.common import starting_job
-from pages.generate.form import FORM_FIELDS, config_from_form, parse_prices_text
+from pages import guide
+from pages.generate.form import FORM_FIELDS, config_from_form, parse_prices_text, source_choices, student_choices
 from pages.generate.view import job_view
 
 
@@ -61,3 +62,9 @@ def refresh(selected: str | None):
     """The timer's tick: the job list, and the chosen (else the current) job re-read from its directory."""
     view = job_view(selected)
     return gr.update(choices=view["ids"], value=view["job_id"]), view["bar"], view["counts"], view["log"]
+
+
+def on_show():
+    """Page load and the tab shown: sources and students re-read (a new dataset, a trained adapter), and the hint."""
+    return gr.update(choices=source_choices()), gr.update(choices=student_choices()), \
+        guide.hint_update(guide.generate_hint())

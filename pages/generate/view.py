@@ -17,7 +17,8 @@ def job_view(job_id: str | None = None) -> dict:
                 "log": "", "progress": {}}
     p = info["progress"]
     state = info["state"]
-    counts = (f"**{info['id']}** — {state} · phase: {p.get('phase', '–')} · dataset `{info['dataset']}`  \n"
+    counts = (f"**{info['id']}** — {info.get('shown', state)} · phase: {p.get('phase', '–')} · "
+              f"dataset `{info['dataset']}`  \n"
               f"generated **{p.get('generated', 0)}** / {p.get('samples', 0)} · critiqued **{p.get('critiqued', 0)}** · "
               f"failed **{p.get('failed', 0)}** · refused by the teacher **{p.get('failed_samples', 0)}** · "
               f"tokens {p.get('tokens_in', 0)} in / {p.get('tokens_out', 0)} out · "

@@ -21,6 +21,7 @@ def build() -> dict:
     widgets: dict = {}
     with gr.Row():
         with gr.Column(scale=2):
+            hint = gr.Markdown(visible=False, elem_id="train-hint")
             if demo.is_demo():
                 gr.Markdown(train_cap_markdown(), elem_id="train-demo-cap")
             preset = gr.Dropdown(demo.allowed_presets(list(PRESETS)), value="cpu-quick",
@@ -58,9 +59,10 @@ def build() -> dict:
                 log_y = gr.Checkbox(value=False, label="Log scale", scale=1)
             plot = gr.Plot(label="Loss")
             with gr.Row():
-                current = gr.Dropdown([], label="Run", scale=3, allow_custom_value=True)
-                stop = gr.Button("Stop", variant="stop", scale=1)
+                current = gr.Dropdown([], label="Run", scale=3, allow_custom_value=True, elem_id="train-run")
+                stop = gr.Button("Stop", variant="stop", scale=1, elem_id="train-stop")
                 resume = gr.Button("Resume", scale=1)
+                load = gr.Button("Load config", scale=1, elem_id="train-load-config")
             log = gr.Textbox(label="Log tail", lines=14, max_lines=14, autoscroll=True, elem_id="train-log")
     form = [widgets[f] for f in FORM_FIELDS]
 
@@ -71,7 +73,10 @@ def build() -> dict:
     preview.click(user_errors(handlers.chosen(preview=True)), inputs=[kind, preset, *form], outputs=message,
                   api_name="preview_training")
     launch.click(user_errors(handlers.chosen(preview=False)), inputs=[kind, preset, *form], outputs=message,
-                 api_name="launch_training")
+                 api_name="launch_training").then(handlers.next_name, widgets["name"], widgets["name"],
+                                                  api_visibility="private")
+    load.click(user_errors(handlers.load_config), inputs=current, outputs=[*form, kind, message],
+               api_name="load_run_config")
     stop.click(user_errors(handlers.stop_message), inputs=current, outputs=message, api_name="stop_run")
     resume.click(user_errors(handlers.resume_message), inputs=current, outputs=message, api_name="resume_run")
 
@@ -81,4 +86,6 @@ def build() -> dict:
     timer.tick(handlers.refresh, inputs=inputs, outputs=outputs, show_progress="hidden", api_name="refresh_runs")
     for control in (compare, smoothing, log_y, current):
         control.input(handlers.refresh, inputs=inputs, outputs=outputs, show_progress="hidden", api_visibility="private")
-    return {"form": widgets, "table": table, "plot": plot, "timer": timer, "log": log}
+    named = [widgets["dataset"], widgets["name"]]
+    on_show = [(handlers.on_show, named, [*named, hint])]
+    return {"form": widgets, "table": table, "plot": plot, "timer": timer, "log": log, "on_show": on_show}

@@ -10,6 +10,7 @@ import gradio as gr
 from cft.prompts import PROMPT_POLICIES
 from cft.train.config import FINETUNING, PRECISIONS, QUANTIZATIONS, SAMPLE_FILTERS, SCHEDULERS, TrainConfig
 from cft.train.presets import preset_config
+from pages.guide import dataset_names
 
 # The order of the fields in the form (and of its launch endpoints' arguments, after the preset).
 FORM_FIELDS = [
@@ -41,40 +42,32 @@ LAUNCH_KINDS = {"cft": ("cft",), "sft": ("sft",), "sft-verified": ("sft-verified
                 "all": ("cft", "sft", "sft-verified")}
 
 
-def _dataset_names() -> list[str]:
-    try:
-        from cft.data.store import Store
-
-        return [d["name"] for d in Store().datasets()]
-    except Exception:  # noqa: BLE001 - an empty or missing store just offers no choices
-        return []
-
-
 def widget(name: str, value):
     """The form widget for one TrainConfig field."""
     label = _LABELS.get(name, name.replace("_", " "))
+    ids = {"label": label, "elem_id": "train-" + name.replace("_", "-")}  # stable ids for the browser tests
     if name == "dataset":
-        names = _dataset_names()
-        return gr.Dropdown(names, value=names[0] if names else None, label=label, allow_custom_value=True)
+        names = dataset_names()
+        return gr.Dropdown(names, value=names[0] if names else None, allow_custom_value=True, **ids)
     if name == "sample_filter":
-        return gr.Radio(list(SAMPLE_FILTERS), value=value, label=label)
+        return gr.Radio(list(SAMPLE_FILTERS), value=value, **ids)
     if name == "scheduler":
-        return gr.Dropdown(list(SCHEDULERS), value=value, label=label)
+        return gr.Dropdown(list(SCHEDULERS), value=value, **ids)
     if name == "precision":
-        return gr.Dropdown(list(PRECISIONS), value=value, label=label)
+        return gr.Dropdown(list(PRECISIONS), value=value, **ids)
     if name == "quantization":
-        return gr.Dropdown(list(QUANTIZATIONS), value=value, label=label)
+        return gr.Dropdown(list(QUANTIZATIONS), value=value, **ids)
     if name == "prompt_policy":
-        return gr.Dropdown(list(PROMPT_POLICIES), value=value, label=label, info=PROMPT_POLICIES.get(value))
+        return gr.Dropdown(list(PROMPT_POLICIES), value=value, info=PROMPT_POLICIES.get(value), **ids)
     if name == "finetuning":
-        return gr.Radio(list(FINETUNING), value=value, label=label)
+        return gr.Radio(list(FINETUNING), value=value, **ids)
     if name == "gradient_checkpointing":
-        return gr.Checkbox(value=value, label=label)
+        return gr.Checkbox(value=value, **ids)
     if name in _INT:
-        return gr.Number(value=value, precision=0, label=label)
+        return gr.Number(value=value, precision=0, **ids)
     if isinstance(value, float):
-        return gr.Number(value=value, label=label)
-    return gr.Textbox(value=value, label=label)
+        return gr.Number(value=value, **ids)
+    return gr.Textbox(value=value, **ids)
 
 
 def form_value(config: TrainConfig, field_name: str) -> Any:

@@ -7,12 +7,16 @@ import gradio as gr
 from cft.errors import UserError
 from cft.train import runs
 from pages.common import starting_job
-from pages.train.form import LAUNCH_KINDS, config_from_form
+from pages import guide
+from pages.train.form import FORM_FIELDS, LAUNCH_KINDS, config_from_form, form_value
 from pages.train.view import dashboard, plan_markdown
 
 
 def _config(kind: str, values: list, preset: str):
     modes = LAUNCH_KINDS[kind]
+    values = list(values)
+    if values and not str(values[0] or "").strip():  # no name typed: a fresh one, never a collision
+        values[0] = runs.fresh_name()
     config = config_from_form(values, mode=modes[0])
     if preset:
         config.preset = preset
@@ -45,8 +49,11 @@ def preview_from_form(kind: str, values: list, preset: str = "") -> str:
     from cft.train.plan import make_plan
 
     config, modes = _config(kind, values, preset)
-    plans = runs.pair_plans(config, modes) if len(modes) > 1 else [make_plan(config)]
-    return plan_markdown(plans, examples=2)
+    skipped: dict[str, str] = {}
+    plans = runs.pair_plans(config, modes, skipped=skipped) if len(modes) > 1 else [make_plan(config)]
+    cannot = [f"**{mode}**: ⚠️ cannot train, so this comparison cannot be launched: {why}"
+              for mode, why in skipped.items()]
+    return "\n\n".join([*cannot, plan_markdown(plans, examples=2)])
 
 
 def launcher(kind: str, preview: bool = False):
@@ -91,3 +98,29 @@ def refresh(selected, smooth, logscale, chosen):
     view = dashboard(selected, smooth, logscale, chosen)
     return (view["rows"], gr.update(choices=view["names"]), view["figure"],
             gr.update(choices=view["names"], value=view["current"]), view["log"])
+
+
+def on_show(dataset: str | None, name: str | None):
+    """Page load and the tab shown: the datasets re-read (an import or a generation may have added one), a run name
+    no run uses yet when the typed one is empty or taken (a launch took it), and the tab's hint."""
+    fresh = runs.fresh_name() if not (name or "").strip() or runs.name_taken(name) else gr.skip()
+    return guide.dataset_choices(dataset), fresh, guide.hint_update(guide.train_hint())
+
+
+def next_name(name: str | None):
+    """After a launch: a fresh name when the launch took the typed one, so the next launch does not collide."""
+    return runs.fresh_name() if (name or "").strip() and runs.name_taken(name) else gr.skip()
+
+
+def load_config(name: str | None) -> list:
+    """The form filled from run ``name``'s config (a fresh run name; a pair's kind), then a message."""
+    if not name:
+        raise UserError("choose a run whose config to load")
+    config = runs.config_of(name)
+    values = [form_value(config, f) for f in FORM_FIELDS]
+    values[FORM_FIELDS.index("name")] = runs.fresh_name()
+    kind = config.mode
+    if config.pair:
+        partners = sum(1 for r in runs.list_runs() if r["pair"] == config.pair)
+        kind = "all" if partners >= 3 else "both"
+    return [*values, kind, f"Loaded the config of `{name}` into the form ({kind}); change what you like and launch."]

@@ -30,7 +30,7 @@ def dashboard(selected: list[str] | None, smoothing: float = 0.6, log_y: bool = 
     log = ""
     if current:
         info = by_name[current]
-        header = f"[{info['status']}] {current}"
+        header = f"[{info['shown_status']}] {current}"
         if info.get("error"):
             header += f"\nerror: {info['error']}"
         log = header + "\n" + runs.log_tail(current, 60)

@@ -96,6 +96,21 @@ def test_votes_are_appended_with_models_and_problem(cft_home):
         votes.record_vote("tie", [A], problem)
 
 
+def test_a_vote_goes_to_any_answer_shown_a_tie_or_all_wrong(cft_home):
+    problem = {"benchmark": "", "id": "", "question": "q", "reference": "7"}
+    votes.record_vote("C better", [A, B, "run:c"], problem, ["7", "8", "9"])
+    votes.record_vote("all wrong", [A, "", "run:c"], problem)
+    votes.record_vote("both bad", [A, B], problem)  # how earlier versions named it
+    with open(votes.votes_path(), "a") as fh:  # and wrote it
+        fh.write(json.dumps({"vote": "both bad", "models": {"A": A, "B": B}}) + "\n")
+    assert [v["vote"] for v in votes.read_votes()] == ["C better", "all wrong", "all wrong", "all wrong"]
+    assert votes.read_votes()[0]["models"]["C"] == "run:c"
+    with pytest.raises(UserError, match="needs a model in slot C"):
+        votes.record_vote("C better", [A, B, ""], problem)
+    with pytest.raises(UserError, match="needs a model in slot B"):
+        votes.record_vote("B better", [A, "", "run:c"], problem)
+
+
 def test_an_abandoned_answer_stream_leaves_gradients_on(tiny_model_dir):
     """A page that moves on mid-answer must not leave the thread in inference mode (training would then fail)."""
     import torch

@@ -5,28 +5,19 @@ panel's kappa."""
 
 from __future__ import annotations
 
-import time
+import functools
 
 from playwright.sync_api import sync_playwright
 
 from cft.data import agreement, team
 from cft.data.samples import Sample
 from cft.data.store import Store
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, launched_app
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, browser_wait, launched_app
 
 TEACHER = "Each step checks out.\n\nConclusion: right [END]"
 
 
-def _wait(predicate, timeout=20.0, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if predicate():
-                return
-        except Exception:  # noqa: BLE001 - the element may be re-rendering
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+_wait = functools.partial(browser_wait, timeout=20.0)
 
 
 def _samples(n: int, tag: str) -> list[Sample]:

@@ -71,3 +71,26 @@ def test_train_tab_previews_examples_steps_and_warnings_before_launch(tiny_model
         message = client.predict("sft", "cpu-quick", *_form_args(config), api_name="/launch_training")
         assert "Launched `pv`" in message and "**12 optimizer steps**" in message and "⚠️" in message
         runs.wait("pv", timeout=180)
+
+
+def test_a_pair_preview_says_which_side_cannot_train(tiny_model_dir, cft_home):
+    # One-Shot-style data: critiques but no reference solution, so SFT has nothing to imitate. The preview shows
+    # the CFT side and names the SFT side's problem; the launch refuses the pair with the same reason.
+    import dataclasses
+
+    import pytest
+
+    from cft.data.store import Store
+    from cft.errors import UserError
+    from pages.train.handlers import launch_from_form, preview_from_form
+    from tests.helpers import mini_samples
+
+    samples = [dataclasses.replace(s, reference_solution="", reference_answer="") for s in mini_samples("noref")]
+    Store().add_samples("noref", samples)
+    config = tiny_config(tiny_model_dir, name="nr", dataset="noref", max_steps=4)
+    text = preview_from_form("both", _form_args(config), "cpu-quick")
+    assert "**cft** (`nr-cft`)" in text and "**4 optimizer steps**" in text
+    assert "**sft**: ⚠️ cannot train" in text and "no usable training examples" in text
+    with pytest.raises(UserError, match="no usable training examples"):
+        launch_from_form("both", _form_args(config), "cpu-quick")
+    assert not (cft_home / "runs" / "nr-cft").exists()
