@@ -43,7 +43,7 @@ class Timer:
         self.seconds[name] = time.time() - start
         new = self.ledger.entries[before:] if self.ledger else []
         reused = bool(new) and all(action.startswith("reused") for _, _, action, _ in new)
-        if not (reused and name in self.work):
+        if not reused:  # a reused stage keeps the recorded time of its work, or none when it was never recorded
             self.work[name] = self.seconds[name]
         if self.record:
             jobs.write_json_atomic(self.record, self.work)

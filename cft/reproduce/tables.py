@@ -151,7 +151,9 @@ def ledger_table(ledger) -> str:
 def time_table(seconds: dict[str, float], work: dict[str, float] | None = None) -> str:
     """Each stage's seconds in this run and, beside them, what its work took when it was done (a stage that reused
     finished work is quick now; the second column keeps the time it really cost)."""
-    work = {k: (work or {}).get(k, v) for k, v in seconds.items()}
-    rows = [[k, f"{v:.1f}", f"{work[k]:.1f}"] for k, v in seconds.items()]
-    rows.append(["**total**", f"**{sum(seconds.values()):.1f}**", f"**{sum(work.values()):.1f}**"])
+    work = work or {}
+    rows = [[k, f"{v:.1f}", f"{work[k]:.1f}" if k in work else "reused, not recorded"] for k, v in seconds.items()]
+    known = sum(work.get(k, 0.0) for k in seconds)
+    total = f"**{known:.1f}**" + ("" if all(k in work for k in seconds) else " (of the recorded stages)")
+    rows.append(["**total**", f"**{sum(seconds.values()):.1f}**", total])
     return _table(["stage", "this run, s", "when its work was done, s"], rows)

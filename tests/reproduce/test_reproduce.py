@@ -134,3 +134,6 @@ def test_a_reused_stage_keeps_the_time_its_work_took(tmp_path):
     redo.stage("train", lambda: ledger.add("train", "r", "retrained", "max_steps: 1 -> 2", quiet), quiet)
     assert redo.work["train"] == redo.seconds["train"] < 0.2
     assert "when its work was done" in time_table(again.seconds, again.work)
+    never = Timer(Ledger(), tmp_path / "none.json")
+    never.stage("train", lambda: never.ledger.add("train", "r", "reused (fingerprint matches)", "", quiet), quiet)
+    assert "train" not in never.work and "reused, not recorded" in time_table(never.seconds, never.work)
