@@ -6,10 +6,12 @@ import math
 from typing import Iterable
 
 # One colour per mode, the same in every plot and every pair (CFT blue, SFT red, ...), so a colour never swaps
-# between pairs; runs of the same mode differ by line style. A mode without a colour takes one of the others.
+# between pairs; each mode has its line style too (CFT solid, SFT dashed), and runs of one mode differ by style.
+# A mode without a colour takes one of the others.
 MODE_COLORS = {"base": "#6b7280", "cft": "#2563eb", "sft": "#dc2626", "sft-verified": "#16a34a"}
 OTHER_COLORS = ["#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"]
 DASHES = ["solid", "dash", "dashdot", "longdash", "longdashdot"]
+MODE_DASH = {"cft": 0, "sft": 1, "sft-verified": 2, "base": 3}  # index into DASHES of a mode's first run
 
 
 def mode_color(mode: str | None, fallback: int = 0) -> str:
@@ -43,7 +45,8 @@ def loss_figure(runs: list[dict], *, smoothing: float = 0.6, log_y: bool = False
     for i, run in enumerate(runs):
         mode = run.get("mode", "")
         color = mode_color(mode, i)
-        dash = DASHES[seen.get(mode, 0) % len(DASHES)]
+        # CFT solid, SFT dashed (readable without colour too); a mode's later runs shift to the next styles.
+        dash = DASHES[(MODE_DASH.get(mode, 0) + seen.get(mode, 0)) % len(DASHES)]
         seen[mode] = seen.get(mode, 0) + 1
         label = f"{run['name']} ({run.get('mode', '?')})"
         train = [m for m in run.get("metrics", []) if m.get("loss") is not None]
