@@ -96,6 +96,21 @@ def critic_messages(question: str, response: str) -> Messages:
     return cft_messages(question, response)
 
 
+# The step-level critic (ProcessBench's task, its steps numbered from 1 as the editor numbers them; 0: no mistake).
+STEP_CRITIC_TEMPLATE = (
+    "The following is a math question and a solution to it, split into numbered steps.\n\n"
+    "Question:\n{question}\n\nSolution:\n{steps}\n\n"
+    "Review the solution step by step. Once you find an error in a step, give the number of the earliest step "
+    "that is wrong; if every step is correct, give 0. Put your final answer (the step number) in \\boxed{{}}."
+)
+
+
+def step_critic_messages(question: str, steps: list[str]) -> Messages:
+    """A critic asked for the first wrong step of a solution given as numbered steps (cft.evaluate.steps)."""
+    numbered = "\n\n".join(f"Step {i}: {step}" for i, step in enumerate(steps, start=1))
+    return [{"role": "user", "content": STEP_CRITIC_TEMPLATE.format(question=question.strip(), steps=numbered)}]
+
+
 def render(tokenizer: Any, messages: Messages, add_generation_prompt: bool = True) -> str:
     """Render ``messages`` through the tokenizer's chat template (plain text fallback when it has none)."""
     if getattr(tokenizer, "chat_template", None):

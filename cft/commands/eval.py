@@ -3,6 +3,9 @@
     python -m cft eval --model embedded --benchmark gsm8k --limit 200
     python -m cft eval --adapter cft-1 --benchmark math500 --limit 100 --name cft1-math
     python -m cft eval --adapter cft-1 --critic champ --limit 100
+    python -m cft eval --critic champ --step-level --model verifier     # ProcessBench-style: find the first wrong step
+    python -m cft eval --critic champ --step-level --adapter cft-1 --limit 100
+    python -m cft eval --critic dataset:gen --step-level --model verifier   # on your annotators' step labels
     python -m cft eval --select-checkpoint cft-1 --benchmark math500 --limit 50
     python -m cft eval --model embedded --benchmark gsm8k --background   # a job; watch it in the Compare tab
     python -m cft eval --regrade embedded-gsm8k-200     # grade the saved outputs again with the current grader
@@ -13,6 +16,8 @@
 from __future__ import annotations
 
 import json
+
+from cft.errors import UserError
 
 
 def register(sub) -> None:
@@ -30,6 +35,9 @@ def register(sub) -> None:
     p.add_argument("--sample", action="store_true", help="sample (temperature 0.7) instead of the paper's greedy decoding")
     p.add_argument("--critic", default=None, metavar="SOURCE",
                    help="critic mode: 'champ' (CHAMP's GPT/PaLM solutions) or 'dataset:NAME' (store samples)")
+    p.add_argument("--step-level", action="store_true",
+                   help="with --critic: predict the first wrong step (ProcessBench's scores: accuracy on erroneous and "
+                        "on correct solutions, F1); --model verifier scores the arithmetic verifier")
     p.add_argument("--select-checkpoint", default=None, metavar="RUN",
                    help="evaluate every checkpoint of RUN on --benchmark (default math500) and mark the best")
     p.add_argument("--background", action="store_true", help="start a background job and return")
@@ -103,7 +111,22 @@ def run(args) -> int:
         print(f"best: {record['best']['checkpoint']} -> {record['best']['path']}")
         return 0
 
-    if args.critic:
+    if args.step_level and not args.critic:
+        raise UserError("--step-level needs --critic SOURCE (champ or dataset:NAME)")
+    if args.critic and args.step_level:
+        from cft.evaluate.steps import StepCriticConfig, format_summary, run_step_critic
+
+        verifier = args.model == "verifier"
+        config = StepCriticConfig(name=args.name, model=None if verifier else args.model, adapter=args.adapter,
+                                  benchmark=args.critic, critic="verifier" if verifier else "model", limit=args.limit,
+                                  seed=args.seed, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
+                                  greedy=not args.sample, **endpoint_fields(args))
+
+        def runner(config, progress):
+            return run_step_critic(config, progress=progress, force=args.force)
+
+        describe = format_summary
+    elif args.critic:
         from cft.evaluate.critic import CriticConfig, format_summary, run_critic
 
         config = CriticConfig(name=args.name, model=args.model, adapter=args.adapter, benchmark=args.critic,

@@ -212,6 +212,7 @@ class ChampSolution:
     answer: str              # the reference answer
     correct: bool | None     # from the human first-wrong-step annotation when there is one, else None
     first_wrong_step: str | None = None
+    first_wrong_at: int | None = None  # where the annotated first wrong step starts in ``text`` (a character offset)
     error: str | None = None  # an API error CHAMP recorded (e.g. LENGTH_CURRENT: truncated)
 
 
@@ -226,7 +227,7 @@ def champ_solutions() -> list[ChampSolution]:
             text = replies[0]["text"] if replies else ""
             summary = replies[-1]["text"] if len(replies) > 1 else None
             error = next((m["error"] for m in replies if m.get("error")), None)
-            correct, fws = None, None
+            correct, fws, at = None, None, None
             ann = annotations.get(key)
             if ann is not None:
                 if ann.get("start_idx") is None:
@@ -234,7 +235,11 @@ def champ_solutions() -> list[ChampSolution]:
                 else:
                     correct = False
                     fws = ann["text"][ann["start_idx"]:ann["end_idx"]]
-            out.append(ChampSolution(f"champ/{pid}", model, setting, text, summary, row["_answer"], correct, fws, error))
+                    # the annotation's text is the reply itself; locate the span in ``text`` all the same
+                    at = ann["start_idx"] if ann["text"] == text else text.find(fws)
+                    at = at if at is not None and at >= 0 else None
+            out.append(ChampSolution(f"champ/{pid}", model, setting, text, summary, row["_answer"], correct, fws,
+                                     at, error))
     return out
 
 

@@ -62,15 +62,38 @@ def save_settings(store, dataset: str, viewer: Viewer, *, expected_revision, rev
 
 
 # -- first-wrong-step labels ---------------------------------------------------------------------------------------
+def step_spans(response: str | None) -> list[tuple[int, int]]:
+    """Character spans of the response's steps in ``response``: its paragraphs, or its lines when it is one
+    paragraph. The one definition of a step: the editor's labels, the step-level critic benchmark
+    (cft.evaluate.steps) and CHAMP's annotations are all numbered by it, from 1."""
+    text = response or ""
+
+    def spans(pattern: str) -> list[tuple[int, int]]:
+        out, pos = [], 0
+        for sep in [*re.finditer(pattern, text), None]:
+            end = sep.start() if sep else len(text)
+            chunk = text[pos:end]
+            if chunk.strip():
+                lead = len(chunk) - len(chunk.lstrip())
+                out.append((pos + lead, pos + len(chunk.rstrip())))
+            pos = sep.end() if sep else len(text)
+        return out
+
+    found = spans(_PARAGRAPHS.pattern)
+    return spans(r"\n") if len(found) == 1 else found
+
+
 def steps(response: str | None) -> list[str]:
-    """The response's steps: its paragraphs, or its lines when it is one paragraph."""
-    text = (response or "").strip()
-    if not text:
-        return []
-    parts = [p.strip() for p in _PARAGRAPHS.split(text) if p.strip()]
-    if len(parts) == 1:
-        parts = [line.strip() for line in text.splitlines() if line.strip()]
-    return parts
+    """The response's steps (see :func:`step_spans`), stripped."""
+    return [(response or "")[a:b] for a, b in step_spans(response)]
+
+
+def step_at(response: str | None, offset: int) -> int | None:
+    """The 1-based number of the step holding character ``offset`` (the next step when it falls between two)."""
+    for number, (_, end) in enumerate(step_spans(response), start=1):
+        if offset < end:
+            return number
+    return None
 
 
 def step_choices(response: str | None) -> list[tuple[str, str]]:

@@ -19,6 +19,11 @@ IDENTITY_FIELDS = ("kind", "model", "adapter", "benchmark", "limit", "seed", "ma
                    "prompt_policy", "engine", "endpoint_url", "endpoint_model")
 
 
+def identity_fields(config) -> tuple[str, ...]:
+    """The fields that define what ``config`` measures: IDENTITY_FIELDS, and any a kind of eval adds."""
+    return IDENTITY_FIELDS + tuple(getattr(config, "extra_identity", ()))
+
+
 @dataclass
 class EvalConfig(JobConfig):
     """One evaluation job. The CLI, the UI and the tests all build this object."""

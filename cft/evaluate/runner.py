@@ -23,7 +23,7 @@ from typing import Callable
 
 from cft import jobs
 from cft.errors import UserError
-from cft.evaluate.config import IDENTITY_FIELDS, KIND, EvalConfig, eval_dir, resolve_adapter
+from cft.evaluate.config import KIND, EvalConfig, eval_dir, identity_fields, resolve_adapter
 from cft.fingerprint import Fingerprint, config_defaults, digest, model_identity
 from cft.evaluate.results import append_rows, read_results, read_summary, summarize
 
@@ -35,14 +35,15 @@ def fingerprint(config: EvalConfig) -> Fingerprint:
     (:mod:`cft.evaluate.regrade`), not generated again."""
     from cft.grading import GRADER_VERSION
 
-    parts: dict = {"config": {k: getattr(config, k) for k in IDENTITY_FIELDS}, "grader": GRADER_VERSION,
+    fields = identity_fields(config)
+    parts: dict = {"config": {k: getattr(config, k) for k in fields}, "grader": GRADER_VERSION,
                    **model_identity(config.model, resolve_adapter(config.adapter))}
     if config.kind == KIND:
         from cft.data.benchmarks import load_benchmark
 
         parts["items"] = digest([(p.id, p.question, p.answer) for p in
                                  load_benchmark(config.benchmark, limit=config.limit, seed=config.seed)])
-    return Fingerprint(parts, defaults={"config": config_defaults(EvalConfig)})
+    return Fingerprint(parts, defaults={"config": config_defaults(type(config))})
 
 
 def prepare_dir(config: EvalConfig, *, force: bool = False) -> jobs.JobDir:
@@ -55,8 +56,8 @@ def prepare_dir(config: EvalConfig, *, force: bool = False) -> jobs.JobDir:
         old = Fingerprint.read(job.path)
         if old is None:  # an eval from before fingerprints: its identity fields are all there is to compare
             existing = job.config()
-            old = Fingerprint({**now.parts, "config": {k: existing.get(k, getattr(EvalConfig, k, None))
-                                                       for k in IDENTITY_FIELDS}})
+            old = Fingerprint({**now.parts, "config": {k: existing.get(k, getattr(type(config), k, None))
+                                                       for k in identity_fields(config)}})
         changes = [c for c in now.changes(old) if not c.startswith("grader:")]
         if changes and not force:
             raise UserError(f"eval {config.name!r} already exists and measured something else ("
@@ -107,13 +108,16 @@ def batch_generator(config: EvalConfig, model_and_tokenizer=None):
 
 def run_items(config: EvalConfig, items_of: Callable[[], list], messages_of: Callable, rows_of: Callable, *,
               progress: Callable[[int, int, int], None] | None = None, stop_after: int | None = None,
-              model_and_tokenizer=None, force: bool = False) -> tuple[dict, list[dict]]:
+              model_and_tokenizer=None, force: bool = False,
+              generate: Callable | None = None) -> tuple[dict, list[dict]]:
     """The resumable loop every kind of eval shares; returns the summary (not yet written) and every result row.
 
     ``items_of()`` lists the items (each with an ``id``), ``messages_of(item)`` is its chat messages, and
     ``rows_of(batch, outputs)`` grades a batch into result rows (each with ``correct``). Items already in
     results.jsonl are skipped; each batch is appended before the next starts (resume granularity).
     ``progress(done, total, correct)`` is called after each batch; ``stop_after`` stops after that many new items.
+    ``generate(conversations) -> (texts, token counts)`` replaces the config's model (a critic that is not a
+    language model, such as the verifier, answers the same items through it).
     """
     job = prepare_dir(config, force=force)
     results_path = job.path / "results.jsonl"
@@ -136,7 +140,7 @@ def run_items(config: EvalConfig, items_of: Callable[[], list], messages_of: Cal
 
     report()
     if todo:
-        generate = batch_generator(config, model_and_tokenizer)
+        generate = generate or batch_generator(config, model_and_tokenizer)
         chunk = max(1, config.batch_size)
         for start in range(0, len(todo), chunk):
             batch = todo[start:start + chunk]

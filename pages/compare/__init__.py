@@ -67,6 +67,8 @@ def build() -> dict:
                              elem_id="cmp-table")
         critic_tbl = gr.Dataframe(view.critic_table(), headers=view.CRITIC_HEADERS, interactive=False,
                                   label="Critic mode (can the model judge a solution?)")
+        step_tbl = gr.Dataframe(view.step_table(), headers=view.STEP_HEADERS, interactive=False, elem_id="cmp-step-table",
+                                label="Step-level critic (can it find the first wrong step? ProcessBench's scores)")
         refresh_tables = gr.Button("↻ Refresh tables", size="sm")
         with gr.Row():
             regrade_eval = gr.Dropdown(evals, value=None, label="Eval to re-grade with the current grader",
@@ -94,6 +96,8 @@ def build() -> dict:
         with gr.Row():
             ev_name = gr.Textbox(label="Name (same name resumes)")
             ev_critic = gr.Checkbox(label="Critic mode (CHAMP, or dataset:NAME as benchmark)")
+            ev_steps = gr.Checkbox(label="Step level (with critic mode: find the first wrong step)",
+                                   elem_id="cmp-ev-steps")
             ev_start = gr.Button("Start eval", variant="primary", size="sm")
             ev_stop = gr.Button("Stop", size="sm")
         with gr.Row():
@@ -131,9 +135,9 @@ def build() -> dict:
     model_c.change(lambda label: gr.update(visible=bool(label)), model_c, vote_buttons[VOTES.index("C better")],
                    api_visibility="private", show_progress="hidden")
     refresh.click(handlers.choices, None, lists)
-    refresh_tables.click(handlers.tables, None, [table, critic_tbl], api_name="compare_tables")
+    refresh_tables.click(handlers.tables, None, [table, critic_tbl, step_tbl], api_name="compare_tables")
     regrade_btn.click(user_errors(view.regrade_markdown), [regrade_eval], [regrade_note], api_name="compare_regrade").then(
-        handlers.tables, None, [table, critic_tbl])
+        handlers.tables, None, [table, critic_tbl, step_tbl])
 
     diff_btn.click(user_errors(view.diff_tables), [base_eval, cft_eval], [fixed, broke, diff_note], api_name="compare_diff")
     for frame in (fixed, broke):
@@ -141,7 +145,7 @@ def build() -> dict:
             user_errors(handlers.side_by_side_view), run_inputs, run_outputs)
 
     ev_start.click(user_errors(handlers.start_eval), [ev_model, ev_bench, ev_limit, ev_tokens, ev_batch, ev_name, ev_critic,
-                                                      ev_endpoint, ev_endpoint_model],
+                                                      ev_endpoint, ev_endpoint_model, ev_steps],
                    ev_status, api_name="compare_start_eval")
     ev_stop.click(user_errors(handlers.stop_eval), [ev_name], ev_status)
     known_lists = gr.State(None)

@@ -11,6 +11,7 @@ from cft.errors import UserError
 from cft.evaluate import arena, problems, votes
 from cft.evaluate.config import EvalConfig, SelectConfig, eval_dir
 from cft.evaluate.critic import CriticConfig
+from cft.evaluate.steps import StepCriticConfig
 from cft.evaluate.job import launch, launch_selection
 from cft.evaluate.selection import runs_with_checkpoints
 from pages import guide
@@ -110,15 +111,17 @@ def tick(known: list | None):
 
 
 def tables():
-    return view.aggregate_table(), view.critic_table()
+    return view.aggregate_table(), view.critic_table(), view.step_table()
 
 
 # -- eval jobs -----------------------------------------------------------------------------------------------------
 def start_eval(model_label: str, benchmark: str, limit: int | None, max_new_tokens: int, batch_size: int,
                name: str = "", critic: bool = False, endpoint_url: str = "", endpoint_model: str = "",
-               request: gr.Request = None) -> str:
-    """Launch a background eval (or critic eval) of a dropdown model, or of a model on an OpenAI-compatible
-    server when an endpoint URL is given; returns a status line."""
+               step_level: bool = False, request: gr.Request = None) -> str:
+    """Launch a background eval (or critic eval, at verdict or at step level) of a dropdown model, or of a model on
+    an OpenAI-compatible server when an endpoint URL is given; returns a status line."""
+    if step_level and not critic:
+        raise UserError("step level is a kind of critic eval: tick critic mode too")
     if (endpoint_url or "").strip():
         spec, adapter = None, None
         model_label = f"{endpoint_model} at {endpoint_url}"
@@ -131,7 +134,7 @@ def start_eval(model_label: str, benchmark: str, limit: int | None, max_new_toke
                   **served)
     if critic:
         kwargs["benchmark"] = benchmark if benchmark.startswith("dataset:") else "champ"
-    config = (CriticConfig if critic else EvalConfig)(**kwargs)
+    config = (StepCriticConfig if step_level else CriticConfig if critic else EvalConfig)(**kwargs)
     with starting_job(request):
         launch(config)
     return f"Started eval **{config.name}** ({model_label} on {config.benchmark}, {config.limit or 'all'} problems)."

@@ -16,6 +16,7 @@ from pages.render import format_eta
 
 AGGREGATE_HEADERS = ["model", "benchmark", "accuracy [95% Wilson CI]", "n", "eval", "complete"]
 CRITIC_HEADERS = ["model", "source", "verdict accuracy", "F1 (wrong)", "unknown", "n", "eval"]
+STEP_HEADERS = ["critic", "source", "erroneous: exact first wrong step", "correct: no mistake found", "F1", "n", "eval"]
 DIFF_HEADERS = ["id", "question", "reference", "baseline answer", "CFT answer"]
 JOB_HEADERS = ["eval", "state", "progress", "correct so far", "eta"]
 
@@ -102,6 +103,20 @@ def critic_table() -> list[list]:
         s = e["summary"]
         rows.append([s.get("label", ""), s.get("benchmark", ""), format_accuracy(s),
                      f"{s.get('wrong_f1', 0):.3f}", f"{100 * s.get('unknown_rate', 0):.1f}%", s.get("n", 0), e["name"]])
+    return rows
+
+
+def step_table() -> list[list]:
+    """Step-level critic evals (ProcessBench's scores), each accuracy with its Wilson interval."""
+    def cell(value, ci) -> str:
+        return "n/a" if value is None else f"{100 * value:.1f}% [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+
+    rows = []
+    for e in finished_evals("steps"):
+        s = e["summary"]
+        rows.append([s.get("label", ""), s.get("benchmark", ""), cell(s.get("error_accuracy"), s.get("error_ci95")),
+                     cell(s.get("correct_accuracy"), s.get("correct_ci95")), cell(s.get("f1"), s.get("f1_ci95")),
+                     s.get("n", 0), e["name"]])
     return rows
 
 

@@ -51,7 +51,7 @@ def test_compare_tab_through_gradio_client(toy, cft_home):
         assert vote["vote"] == "A better" and vote["models"] == {"A": A, "B": B}
         assert vote["problem"]["question"] == "What is 3 + 4?" and vote["problem"]["reference"] == "7"
         assert vote["problem"]["id"] == ""  # the question was typed over the picked one: not recorded as gsm8k's
-        table, _ = client.predict(api_name="/compare_tables")
+        table, _, _ = client.predict(api_name="/compare_tables")
         names = [r[4] for r in table["data"]]
         assert "toy-checkpoint-10" in names and "toy-checkpoint-20" in names
         fixed, broke, note = client.predict("toy-checkpoint-20", "toy-checkpoint-10", api_name="/compare_diff")
@@ -67,6 +67,6 @@ def test_compare_tab_through_gradio_client(toy, cft_home):
         status = jobs.wait(eval_dir("from-ui"), timeout=300)
         assert status["state"] == "completed" and status["summary"]["n"] == 2
         assert "from-ui" in [r[0] for r in view.jobs_table()]
-        table, _ = client.predict(api_name="/compare_tables")
+        table, _, _ = client.predict(api_name="/compare_tables")
         row = next(r for r in table["data"] if r[4] == "from-ui")
         assert row[0] == "cft-toy/checkpoint-20" and row[2].startswith("0.0% [") and row[3] == 2
