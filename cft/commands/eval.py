@@ -6,6 +6,8 @@
     python -m cft eval --critic champ --step-level --model verifier     # ProcessBench-style: find the first wrong step
     python -m cft eval --critic champ --step-level --adapter cft-1 --limit 100
     python -m cft eval --critic dataset:gen --step-level --model verifier   # on your annotators' step labels
+    python -m cft eval --best-of-n 4 --benchmark gsm8k --limit 50 --critic-adapter cft-1
+        # the CFT model as a verifier: N sampled answers, keep one it judges right; vs majority vote and random
     python -m cft eval --select-checkpoint cft-1 --benchmark math500 --limit 50
     python -m cft eval --model embedded --benchmark gsm8k --background   # a job; watch it in the Compare tab
     python -m cft eval --regrade embedded-gsm8k-200     # grade the saved outputs again with the current grader
@@ -38,6 +40,12 @@ def register(sub) -> None:
     p.add_argument("--step-level", action="store_true",
                    help="with --critic: predict the first wrong step (ProcessBench's scores: accuracy on erroneous and "
                         "on correct solutions, F1); --model verifier scores the arithmetic verifier")
+    p.add_argument("--best-of-n", type=int, default=None, metavar="N",
+                   help="sample N answers per problem (--model/--adapter/--endpoint; temperature 0.7), let the critic "
+                        "(--critic-adapter/--critic-model) pick one it judges right; vs majority vote and a random pick")
+    p.add_argument("--critic-adapter", default=None, metavar="RUN", help="with --best-of-n: the critic, a CFT run")
+    p.add_argument("--critic-model", default=None, help="with --best-of-n: the critic's base model (default: embedded)")
+    p.add_argument("--critic-max-new-tokens", type=int, default=512, help="with --best-of-n: a critique's length cap")
     p.add_argument("--select-checkpoint", default=None, metavar="RUN",
                    help="evaluate every checkpoint of RUN on --benchmark (default math500) and mark the best")
     p.add_argument("--background", action="store_true", help="start a background job and return")
@@ -111,9 +119,23 @@ def run(args) -> int:
         print(f"best: {record['best']['checkpoint']} -> {record['best']['path']}")
         return 0
 
-    if args.step_level and not args.critic:
+    if args.best_of_n is not None:
+        from cft.evaluate.best_of_n import BestOfNConfig, format_summary, run_best_of_n
+
+        config = BestOfNConfig(name=args.name, model=args.model, adapter=args.adapter,
+                               benchmark=args.benchmark or "gsm8k", limit=args.limit, seed=args.seed,
+                               max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, n=args.best_of_n,
+                               critic_model=args.critic_model, critic_adapter=args.critic_adapter,
+                               critic_max_new_tokens=args.critic_max_new_tokens, prompt_policy=args.prompt_policy,
+                               **endpoint_fields(args))
+
+        def runner(config, progress):
+            return run_best_of_n(config, progress=progress, force=args.force)
+
+        describe = format_summary
+    elif args.step_level and not args.critic:
         raise UserError("--step-level needs --critic SOURCE (champ or dataset:NAME)")
-    if args.critic and args.step_level:
+    elif args.critic and args.step_level:
         from cft.evaluate.steps import StepCriticConfig, format_summary, run_step_critic
 
         verifier = args.model == "verifier"

@@ -16,6 +16,7 @@ from cft.errors import UserError
 from cft.evaluate.config import EvalConfig, SelectConfig, eval_dir
 from cft.evaluate.critic import KIND as CRITIC, CriticConfig, run_critic
 from cft.evaluate.steps import KIND as STEPS, StepCriticConfig, run_step_critic
+from cft.evaluate.best_of_n import KIND as BEST_OF_N, BestOfNConfig, run_best_of_n
 from cft.evaluate.runner import prepare_dir, run_eval
 
 
@@ -43,10 +44,11 @@ def launch_selection(config: SelectConfig) -> jobs.JobDir:
 
 
 def load_config(path: str) -> EvalConfig | SelectConfig:
-    """The config of an eval dir: an eval, a critic eval (kind "critic"), a step-level critic eval (kind "steps") or
-    a checkpoint selection (kind "select")."""
+    """The config of an eval dir: an eval, a critic eval (kind "critic"), a step-level critic eval (kind "steps"),
+    best-of-N (kind "best-of-n") or a checkpoint selection (kind "select")."""
     data = read_json_object(path, "eval config")
-    cls = {"select": SelectConfig, CRITIC: CriticConfig, STEPS: StepCriticConfig}.get(data.get("kind"), EvalConfig)
+    cls = {"select": SelectConfig, CRITIC: CriticConfig, STEPS: StepCriticConfig,
+           BEST_OF_N: BestOfNConfig}.get(data.get("kind"), EvalConfig)
     return cls.from_dict(data, where=path)
 
 
@@ -56,6 +58,8 @@ def run_config(config: EvalConfig | SelectConfig, **kwargs) -> dict:
         from cft.evaluate.selection import run_selection
 
         return run_selection(config, **kwargs)
+    if isinstance(config, BestOfNConfig):
+        return run_best_of_n(config, **kwargs)
     if isinstance(config, StepCriticConfig):
         return run_step_critic(config, **kwargs)
     return run_critic(config, **kwargs) if isinstance(config, CriticConfig) else run_eval(config, **kwargs)
