@@ -79,6 +79,7 @@ def build() -> dict:
                 stop = gr.Button("Stop", variant="stop")
                 resume = gr.Button("Resume")
                 retry_failed = gr.Checkbox(False, label="Retry failed samples", elem_id="generate-retry-failed")
+                load = gr.Button("Load config", elem_id="generate-load-config")
             log = gr.Textbox(label="Log tail", lines=12, max_lines=12, autoscroll=True, elem_id="generate-log")
 
     form = [w[name] for name in FORM_FIELDS]
@@ -90,6 +91,8 @@ def build() -> dict:
     stop.click(user_errors(handlers.stop_job), inputs=job, outputs=message, api_name="stop_generation")
     resume.click(user_errors(handlers.resume_job), inputs=[job, api_key, retry_failed], outputs=message,
                  api_name="resume_generation")
+    load.click(user_errors(handlers.load_config), inputs=job, outputs=[*form, message],
+               api_name="load_generation_config")
     w["teacher"].change(handlers.teacher_changed, inputs=w["teacher"], outputs=endpoint, api_visibility="private")
 
     outputs = [job, bar, counts, log]
@@ -97,4 +100,5 @@ def build() -> dict:
     timer.tick(handlers.refresh, inputs=job, outputs=outputs, show_progress="hidden", api_name="generation_view")
     job.input(handlers.refresh, inputs=job, outputs=outputs, show_progress="hidden", api_visibility="private")
     on_show = [(handlers.on_show, None, [w["source"], w["student"], hint])]
-    return {"on_show": on_show, "form": w, "api_key": api_key, "job": job, "bar": bar, "counts": counts, "timer": timer}
+    on_load = [(handlers.load_last_config, None, [*form, message])]  # the page load only: never over edits
+    return {"on_show": on_show, "on_load": on_load, "form": w, "api_key": api_key, "job": job, "bar": bar, "counts": counts, "timer": timer}
