@@ -88,6 +88,12 @@ def load_last_config() -> list:
         return [gr.skip()] * (len(FORM_FIELDS) + 1)
 
 
+def show_current():
+    """After a launch: the job list shows the new job (not the one picked before), so its progress is what moves."""
+    view = job_view(None)
+    return gr.update(choices=view["ids"], value=view["job_id"])
+
+
 def on_show():
     """Page load and the tab shown: sources and students re-read (a new dataset, a trained adapter), and the hint."""
     return gr.update(choices=source_choices()), gr.update(choices=student_choices()), \
