@@ -112,7 +112,7 @@ def build() -> dict:
             sel_limit = gr.Number(value=100, precision=0, label="Validation problems")
             sel_start = gr.Button("Select best checkpoint", size="sm")
         sel_best = gr.Markdown()
-        ev_status = gr.Markdown()
+        ev_status = gr.Markdown(elem_id="cmp-ev-status")
         ev_jobs = gr.Dataframe(view.jobs_table(), headers=view.JOB_HEADERS, interactive=False)
     timer = gr.Timer(3.0)  # outside the accordion: a closed one's timer would not tick
 

@@ -86,8 +86,8 @@ def test_a_finished_eval_joins_the_compare_lists_without_a_reload(cft_home):
                 box.press("Tab")
             page.get_by_label("Name (same name resumes)").fill("live-eval")
             page.get_by_role("button", name="Start eval").click()
-            _wait(lambda: "Started eval **live-eval**" in page.content() or "Started eval live-eval" in page.content(),
-                  what="the start message")
+            _wait(lambda: _text(page, "#cmp-ev-status") or page.locator(".toast-body").count(), what="the start")
+            assert "Started eval live-eval" in _text(page, "#cmp-ev-status"), page.locator(".toast-body").all_inner_texts()
             _wait(lambda: "live-eval" in _options(page, "#cmp-base-eval"), timeout=120,
                   what="the finished eval in the Compare lists")
             assert "live-eval" in _options(page, "#cmp-cft-eval")
