@@ -49,6 +49,9 @@ def build_app() -> gr.Blocks:
             for fn, inputs, outputs in parts.get("on_show", []):
                 for event in (demo.load, tab.select):
                     event(fn, inputs, outputs, show_progress="hidden", api_visibility="private")
+            # What the page load alone fills (a form restored from the last job: a tab shown keeps what was typed).
+            for fn, inputs, outputs in parts.get("on_load", []):
+                demo.load(fn, inputs, outputs, show_progress="hidden", api_visibility="private")
     return guard_all(demo)
 
 

@@ -56,10 +56,12 @@ def endpoint_generate(url: str, model: str, conversations: list[list[dict]], *, 
                       temperature: float = 0.0, top_p: float = 1.0, seeds: list[int | None] | None = None,
                       concurrency: int = 8, extra: dict | None = None, timeout: float = DEFAULT_TIMEOUT,
                       max_retries: int = DEFAULT_RETRIES, api_key: str | None = None,
-                      token_counts: list | None = None) -> list[str]:
+                      token_counts: list | None = None, on_item: Callable[[int], None] | None = None) -> list[str]:
     """One reply per conversation, in order. Raises the first EndpointError once every request has finished (the
     batch is then not written, and a resumed job asks again). ``token_counts``, when given, receives the number
-    of tokens the server says it generated for each reply (its ``usage.completion_tokens``), in order."""
+    of tokens the server says it generated for each reply (its ``usage.completion_tokens``), in order.
+    ``on_item(i)``, when given, runs as each reply arrives (they finish one by one, in any order), so a progress
+    bar moves per answer, not per batch."""
     from cft.chat_client import ChatClient, run_sync, sampling
 
     seeds = seeds if seeds is not None else [None] * len(conversations)
@@ -72,6 +74,8 @@ def endpoint_generate(url: str, model: str, conversations: list[list[dict]], *, 
             errors.append(error)
         else:
             out[i], tokens[i] = reply.text, reply.tokens_out or None
+            if on_item is not None:
+                on_item(i)
 
     async def go() -> None:
         client = ChatClient(url, model, api_key=api_key, timeout=timeout, max_retries=max_retries,

@@ -209,7 +209,10 @@ class JobDir:
     def write_progress(self, done: int, total: int, **counts: Any) -> dict:
         """Write progress.json. The ETA comes from the rate observed in this process since its first unit of work
         finished: loading a model, and the items a resumed job had done before, count in neither the time nor
-        the work, so the estimate is neither stuck at 0 nor wildly off at the start (None until it can be known)."""
+        the work, so the estimate is neither stuck at 0 nor wildly off at the start. Until a second unit is done
+        that rate is unknown, and the ETA is a rough one (``eta_rough``): the time since this process started,
+        model load included, per unit done; it overestimates, and the pages mark it as rough. None before any
+        unit is done."""
         now = time.time()
         previous = read_json(self.progress_path, {})
         started = previous.get("started_at", now)
@@ -217,11 +220,19 @@ class JobDir:
         if anchor.get("pid") != os.getpid() or done < anchor.get("done", 0):
             anchor = {"pid": os.getpid(), "done": done, "at": now}  # a new process: the clock starts now
         elif anchor.get("first") is None and done > anchor["done"]:
-            anchor = {**anchor, "first": True, "done": done, "at": now}  # the first unit done: rate counts from here
+            # The first unit done: the rate counts from here; the process's start is kept for the rough estimate.
+            anchor = {**anchor, "first": True, "done": done, "at": now, "start_done": anchor["done"],
+                      "start_at": anchor["at"]}
         rate = (done - anchor["done"]) / (now - anchor["at"]) if anchor.get("first") and now > anchor["at"] else 0.0
+        rough = False
+        if not rate > 0 and anchor.get("first") and now > anchor.get("start_at", now):
+            rate = (done - anchor["start_done"]) / (now - anchor["start_at"])
+            rough = rate > 0
         eta = (total - done) / rate if rate > 0 and total else (0.0 if total and done >= total else None)
+        rough = rough and "eta" not in counts  # a caller's own ETA (training's, from step times) is not this one
         data = {"done": done, "total": total, "started_at": started, "elapsed": now - started, "eta": eta,
-                "rate": rate or None, "rate_anchor": anchor, **redact_obj(counts)}
+                "eta_rough": rough and bool(total) and done < total, "rate": rate or None, "rate_anchor": anchor,
+                **redact_obj(counts)}
         self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.progress_path, data)
         return data
@@ -327,10 +338,12 @@ def wait(job_dir: JobDir | str | Path, timeout: float = 600, poll: float = 0.5) 
     raise TimeoutError(f"job {job.path} still {job.status().get('state')} after {timeout} s")
 
 
-def format_eta(seconds: float | None) -> str:
+def format_eta(seconds: float | None, rough: bool = False) -> str:
+    """``m:ss`` or ``h:mm:ss``; a rough estimate (from one unit of work, start-up included) is marked as such."""
     if seconds is None:
         return "–"
     seconds = int(seconds)
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    text = f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    return f"~{text} (rough estimate)" if rough else text

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from cft import jobs
 from tests.helpers import slow_stopping_job, wait_for
 
@@ -17,18 +19,22 @@ def test_eta_comes_from_the_observed_rate_not_the_model_load_nor_a_previous_proc
     clock[0] += 20  # the model loads: no work done, no estimate
     assert job.write_progress(0, 100)["eta"] is None
     clock[0] += 1
-    assert job.write_progress(8, 100)["eta"] is None  # one batch: no rate yet, never a wild guess
+    first = job.write_progress(8, 100)  # one batch: no rate yet, so a rough ETA, model load included, marked so
+    assert first["eta"] == pytest.approx((100 - 8) / (8 / 21)) and first["eta_rough"] is True
+    assert jobs.format_eta(first["eta"], first["eta_rough"]) == "~4:01 (rough estimate)"
     clock[0] += 2
-    assert job.write_progress(16, 100)["eta"] == (100 - 16) / 4  # 8 items in 2 s since the first batch
+    second = job.write_progress(16, 100)
+    assert second["eta"] == (100 - 16) / 4 and second["eta_rough"] is False  # 8 items in 2 s since the first batch
     clock[0] += 2
     assert job.write_progress(24, 100)["eta"] == (100 - 24) / 4
+    assert job.write_progress(100, 100)["eta"] == 0.0 and not job.progress()["eta_rough"]
     # A resumed job (another process) starts its clock again: the 24 done before are not work it did.
     other = os.getpid() + 1
     monkeypatch.setattr(jobs.os, "getpid", lambda: other)
     clock[0] += 60
     assert job.write_progress(24, 100)["eta"] is None
     clock[0] += 30  # its model load
-    job.write_progress(32, 100)
+    assert job.write_progress(32, 100)["eta"] == pytest.approx(68 / (8 / 30))  # rough: its own 8 in its own 30 s
     clock[0] += 1
     assert job.write_progress(40, 100)["eta"] == (100 - 40) / 8
 

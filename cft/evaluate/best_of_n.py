@@ -169,21 +169,21 @@ def run_best_of_n(config: BestOfNConfig, *, progress: Callable[[int, int, int], 
     if config.engine == "endpoint":  # each draw its own seed: a server seeded alike would answer N times alike
         from cft import engines
 
-        def generate(batch: list[Draw]):
+        def generate(batch: list[Draw], on_item=None):
             counts: list = []
             texts = engines.endpoint_generate(
                 config.endpoint_url, config.endpoint_model, [ask(d) for d in batch],
                 max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
                 seeds=[config.seed * 1000 + d.k for d in batch], concurrency=config.batch_size,
-                extra=config.endpoint_extra, token_counts=counts)
+                extra=config.endpoint_extra, token_counts=counts, on_item=on_item)
             return texts, counts
     else:  # in-process: one seeded sampling pass per batch, each row its own draw
         sampler = None
 
-        def generate(batch: list[Draw]):
+        def generate(batch: list[Draw], on_item=None):
             nonlocal sampler
             sampler = sampler or batch_generator(config, model_and_tokenizer)
-            return sampler([ask(d) for d in batch])
+            return sampler([ask(d) for d in batch], on_item=on_item)
 
     summary, rows = run_items(config, draws, lambda d: d, judged, progress=progress, stop_after=stop_after,
                               force=force, generate=generate)

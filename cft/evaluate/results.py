@@ -100,9 +100,18 @@ def finished_evals(kind: str = KIND) -> list[dict]:
     return [e for e in list_evals(kind) if e["summary"]]
 
 
+def require_eval(name: str) -> Path:
+    """The directory of eval ``name``, or an error naming it when there is no such eval (any more)."""
+    path = eval_dir(name)  # a path or a bad name is refused by the name rule first
+    if not path.is_dir():
+        raise UserError(f"eval {name!r} does not exist (it may have been deleted or renamed)")
+    return path
+
+
 def rows_by_id(name: str) -> dict[str, dict]:
-    """An eval's result rows by problem id; ``name`` is an eval's name (checked by the name rule), never a path."""
-    return {str(r["id"]): r for r in read_results(eval_dir(name) / "results.jsonl")}
+    """An eval's result rows by problem id; ``name`` is an eval's name (checked by the name rule), never a path.
+    A missing eval is an error naming it, not an empty set of rows."""
+    return {str(r["id"]): r for r in read_results(require_eval(name) / "results.jsonl")}
 
 
 def diff_evals(baseline: str, candidate: str) -> dict:

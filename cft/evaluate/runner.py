@@ -79,25 +79,26 @@ def load(config: EvalConfig):
 
 
 def batch_generator(config: EvalConfig, model_and_tokenizer=None):
-    """``generate(conversations) -> (texts, output token counts)`` for the config's engine: in-process (the model
-    loaded once, here; its tokenizer counts the answers' tokens) or an OpenAI-compatible endpoint sent the same
-    messages with the same decoding (cft.engines; the server's own count of the tokens it generated)."""
+    """``generate(conversations, on_item=None) -> (texts, output token counts)`` for the config's engine:
+    in-process (the model loaded once, here; its tokenizer counts the answers' tokens) or an OpenAI-compatible
+    endpoint sent the same messages with the same decoding (cft.engines; the server's own count of the tokens it
+    generated). An endpoint calls ``on_item(i)`` as each answer arrives; in-process answers come as one batch."""
     from cft import engines
 
     temperature = 0.0 if config.greedy else config.temperature
     if config.engine == "endpoint":
-        def remote(conversations):
+        def remote(conversations, on_item=None):
             counts: list = []
             texts = engines.endpoint_generate(
                 config.endpoint_url, config.endpoint_model, conversations, max_new_tokens=config.max_new_tokens,
                 temperature=temperature, top_p=config.top_p, seeds=[config.seed] * len(conversations),
-                concurrency=config.batch_size, extra=config.endpoint_extra, token_counts=counts)
+                concurrency=config.batch_size, extra=config.endpoint_extra, token_counts=counts, on_item=on_item)
             return texts, counts
 
         return remote
     model, tokenizer = model_and_tokenizer or load(config)
 
-    def local(conversations):
+    def local(conversations, on_item=None):
         texts = engines.local_generate(model, tokenizer, conversations, max_new_tokens=config.max_new_tokens,
                                        temperature=temperature, top_p=config.top_p, batch_size=config.batch_size,
                                        seed=config.seed)
@@ -115,7 +116,9 @@ def run_items(config: EvalConfig, items_of: Callable[[], list], messages_of: Cal
     ``items_of()`` lists the items (each with an ``id``), ``messages_of(item)`` is its chat messages, and
     ``rows_of(batch, outputs)`` grades a batch into result rows (each with ``correct``). Items already in
     results.jsonl are skipped; each batch is appended before the next starts (resume granularity).
-    ``progress(done, total, correct)`` is called after each batch; ``stop_after`` stops after that many new items.
+    ``progress(done, total, correct)`` is called after each batch, and with an endpoint also as each answer arrives
+    (``done`` then counts the answers of the batch in flight, ``correct`` only graded ones); ``stop_after`` stops
+    after that many new items.
     ``generate(conversations) -> (texts, token counts)`` replaces the config's model (a critic that is not a
     language model, such as the verifier, answers the same items through it).
     """
@@ -133,10 +136,10 @@ def run_items(config: EvalConfig, items_of: Callable[[], list], messages_of: Cal
     correct = sum(1 for r in done_rows if r.get("correct"))
     previous_seconds = float((read_summary(config.name) or {}).get("seconds", 0.0))
 
-    def report() -> None:
-        job.write_progress(done, total, correct=correct)
+    def report(answered: int = 0) -> None:
+        job.write_progress(done + answered, total, correct=correct)
         if progress is not None:
-            progress(done, total, correct)
+            progress(done + answered, total, correct)
 
     report()
     if todo:
@@ -144,7 +147,13 @@ def run_items(config: EvalConfig, items_of: Callable[[], list], messages_of: Cal
         chunk = max(1, config.batch_size)
         for start in range(0, len(todo), chunk):
             batch = todo[start:start + chunk]
-            outputs, token_counts = generate([messages_of(item) for item in batch])
+            arrived = []
+
+            def answered(_i: int) -> None:  # an endpoint's answers arrive one by one: the bar moves with each
+                arrived.append(_i)
+                report(len(arrived))
+
+            outputs, token_counts = generate([messages_of(item) for item in batch], on_item=answered)
             rows = rows_of(batch, outputs)
             for row, count in zip(rows, token_counts):  # the answer's length, a side effect every summary reports
                 if isinstance(count, int):

@@ -183,8 +183,13 @@ def verifier_answer(item: StepItem) -> str:
     return f"{result.critique}\n\n{tail}"
 
 
-def verifier_generate(items: list[StepItem]) -> tuple[list[str], list[None]]:
-    return [verifier_answer(item) for item in items], [None] * len(items)
+def verifier_generate(items: list[StepItem], on_item=None) -> tuple[list[str], list[None]]:
+    out = []
+    for i, item in enumerate(items):
+        out.append(verifier_answer(item))
+        if on_item is not None:
+            on_item(i)
+    return out, [None] * len(items)
 
 
 # -- scoring -------------------------------------------------------------------------------------------------------

@@ -60,10 +60,21 @@ def sample_responses(config: GenerateConfig, store, questions: list[Question], c
         if endpoint:
             # One seed per sample: a server seeds each request alone, and k samples of one question must differ.
             seeds = [(zlib.crc32(sample_key(q, k).encode()) ^ int(config.seed)) & 0x7FFFFFFF for q, k in part]
-            texts = engines.endpoint_generate(
-                config.student_endpoint_url, config.student_endpoint_model, conversations,
-                max_new_tokens=int(config.max_new_tokens), temperature=float(config.temperature),
-                top_p=float(config.top_p), seeds=seeds, concurrency=chunk, extra=config.student_endpoint_extra)
+            before = counts.generated
+
+            def answered(_i: int) -> None:  # the answers arrive one by one: the bar moves with each
+                counts.generated += 1
+                if progress:
+                    progress(counts)
+
+            try:
+                texts = engines.endpoint_generate(
+                    config.student_endpoint_url, config.student_endpoint_model, conversations,
+                    max_new_tokens=int(config.max_new_tokens), temperature=float(config.temperature),
+                    top_p=float(config.top_p), seeds=seeds, concurrency=chunk, extra=config.student_endpoint_extra,
+                    on_item=answered)
+            finally:
+                counts.generated = before  # what counts is what the store holds: set below, once written
         else:
             seeds = [batch_seed] * len(part)
             texts = models.generate(model, tokenizer, [render(tokenizer, m) for m in conversations],

@@ -38,8 +38,9 @@ def build() -> dict:
         open_id = gr.Button("Open id", size="sm")
         rand = gr.Button("Random", size="sm", elem_id="cmp-random")
     with gr.Row():
-        dis_a = gr.Dropdown(evals, value=evals[0] if evals else None, label="Eval 1 (for disagreements)")
-        dis_b = gr.Dropdown(evals, value=evals[1] if len(evals) > 1 else None, label="Eval 2")
+        dis_a = gr.Dropdown(evals, value=evals[0] if evals else None, label="Eval 1 (for disagreements)",
+                            allow_custom_value=True)
+        dis_b = gr.Dropdown(evals, value=evals[1] if len(evals) > 1 else None, label="Eval 2", allow_custom_value=True)
         disagree = gr.Button("Where the models disagree", size="sm")
     question = gr.Textbox(label="Question (pick one above or type your own)", lines=3, elem_id="cmp-question")
     with gr.Row():
@@ -72,14 +73,16 @@ def build() -> dict:
         refresh_tables = gr.Button("↻ Refresh tables", size="sm")
         with gr.Row():
             regrade_eval = gr.Dropdown(evals, value=None, label="Eval to re-grade with the current grader",
-                                       elem_id="cmp-regrade-eval")
+                                       allow_custom_value=True, elem_id="cmp-regrade-eval")
             regrade_btn = gr.Button("Re-grade", size="sm", elem_id="cmp-regrade")
         regrade_note = gr.Markdown(elem_id="cmp-regrade-note")
 
     with gr.Accordion("What CFT fixed and broke", open=False):
         with gr.Row():
-            base_eval = gr.Dropdown(evals, value=evals[0] if evals else None, label="Baseline eval (base or SFT)", elem_id="cmp-base-eval")
-            cft_eval = gr.Dropdown(evals, value=evals[1] if len(evals) > 1 else None, label="CFT eval", elem_id="cmp-cft-eval")
+            base_eval = gr.Dropdown(evals, value=evals[0] if evals else None, label="Baseline eval (base or SFT)",
+                                    elem_id="cmp-base-eval", allow_custom_value=True)
+            cft_eval = gr.Dropdown(evals, value=evals[1] if len(evals) > 1 else None, label="CFT eval",
+                                   elem_id="cmp-cft-eval", allow_custom_value=True)
             diff_btn = gr.Button("Diff", size="sm", elem_id="cmp-diff")
         diff_note = gr.Markdown(elem_id="cmp-diff-note")
         fixed = gr.Dataframe(headers=view.DIFF_HEADERS, interactive=False, label="CFT fixed", elem_id="cmp-fixed")
@@ -87,7 +90,7 @@ def build() -> dict:
 
     with gr.Accordion("Run an evaluation (background job)", open=False):
         with gr.Row():
-            ev_model = gr.Dropdown(labels, value=labels[0] if labels else None, label="Model")
+            ev_model = gr.Dropdown(labels, value=labels[0] if labels else None, label="Model", allow_custom_value=True)
             ev_bench = gr.Dropdown(benches, value="gsm8k" if "gsm8k" in benches else None, label="Benchmark",
                                    allow_custom_value=True)
             ev_limit = gr.Number(value=100, precision=0, label="Problems (empty: all)")
@@ -106,13 +109,14 @@ def build() -> dict:
             ev_endpoint_model = gr.Textbox("", label="Endpoint model (an adapter: its LoRA module name)",
                                            elem_id="cmp-ev-endpoint-model")
         with gr.Row():
-            sel_run = gr.Dropdown(runs_with_checkpoints(), label="Run (pick its best checkpoint)")
+            sel_run = gr.Dropdown(runs_with_checkpoints(), label="Run (pick its best checkpoint)",
+                                  allow_custom_value=True)
             sel_bench = gr.Dropdown(benches, value="math500" if "math500" in benches else None,
                                     label="Validation benchmark (paper: MATH-500)", allow_custom_value=True)
             sel_limit = gr.Number(value=100, precision=0, label="Validation problems")
             sel_start = gr.Button("Select best checkpoint", size="sm")
         sel_best = gr.Markdown()
-        ev_status = gr.Markdown()
+        ev_status = gr.Markdown(elem_id="cmp-ev-status")
         ev_jobs = gr.Dataframe(view.jobs_table(), headers=view.JOB_HEADERS, interactive=False)
     timer = gr.Timer(3.0)  # outside the accordion: a closed one's timer would not tick
 
@@ -131,17 +135,19 @@ def build() -> dict:
         button.click(user_errors(handlers.voter(vote)), [labels_state, problem_state, answers_state], vote_status,
                      api_name="compare_vote_" + vote.replace(" ", "_"))
 
+    # The lists take any value (allow_custom_value): one deleted while the page was open reaches the handler, which
+    # names it (handlers.require_existing), instead of Gradio's "not in the list of choices".
     lists = [model_a, model_b, model_c, dis_a, dis_b, base_eval, cft_eval, ev_model, sel_run, regrade_eval]
     model_c.change(lambda label: gr.update(visible=bool(label)), model_c, vote_buttons[VOTES.index("C better")],
                    api_visibility="private", show_progress="hidden")
     refresh.click(handlers.choices, None, lists)
     refresh_tables.click(handlers.tables, None, [table, critic_tbl, step_tbl], api_name="compare_tables")
-    regrade_btn.click(user_errors(view.regrade_markdown), [regrade_eval], [regrade_note], api_name="compare_regrade").then(
+    regrade_btn.click(user_errors(handlers.regrade), [regrade_eval], [regrade_note], api_name="compare_regrade").then(
         handlers.tables, None, [table, critic_tbl, step_tbl])
 
-    diff_btn.click(user_errors(view.diff_tables), [base_eval, cft_eval], [fixed, broke, diff_note], api_name="compare_diff")
+    diff_btn.click(user_errors(handlers.diff), [base_eval, cft_eval], [fixed, broke, diff_note], api_name="compare_diff")
     for frame in (fixed, broke):
-        frame.select(user_errors(handlers.open_row), [cft_eval, base_eval], [*problem_out, model_a, model_b]).then(
+        frame.select(user_errors(handlers.open_row), [cft_eval, base_eval], [*problem_out, model_a, model_b]).success(
             user_errors(handlers.side_by_side_view), run_inputs, run_outputs)
 
     ev_start.click(user_errors(handlers.start_eval), [ev_model, ev_bench, ev_limit, ev_tokens, ev_batch, ev_name, ev_critic,
@@ -152,6 +158,6 @@ def build() -> dict:
     timer.tick(handlers.tick, known_lists, [ev_jobs, known_lists, *lists], show_progress="hidden")
     sel_start.click(user_errors(handlers.start_selection), [sel_run, sel_bench, sel_limit, ev_tokens, ev_batch], ev_status,
                     api_name="compare_select_checkpoint")
-    sel_run.change(view.best_checkpoint_markdown, sel_run, sel_best)
+    sel_run.change(handlers.best_checkpoint, sel_run, sel_best, api_name="best_checkpoint_markdown")
 
     return {"on_show": [(handlers.on_show, None, [*lists, hint])], "model_a": model_a, "model_b": model_b, "question": question, "run": run, "table": table}

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import gradio as gr
 
-from cft import demo, jobs, models
+from cft import demo, jobs, models, workspace
 from cft.errors import UserError
 from cft.evaluate import arena, problems, votes
 from cft.evaluate.config import EvalConfig, SelectConfig, eval_dir
@@ -18,6 +18,38 @@ from pages import guide
 from pages.common import starting_job
 from pages.compare import view
 from pages.render import inert_markdown
+
+
+# -- names from the dropdowns -------------------------------------------------------------------------------------
+PICK_ANOTHER = "pick another (the lists follow the disk every few seconds; ↻ Refresh lists re-reads them now)"
+
+
+def require_existing(*, evals: tuple = (), model_labels: tuple = (), runs: tuple = ()) -> None:
+    """The one check of every name a Compare handler takes from a dropdown, before anything reads it: an eval or a
+    run deleted or renamed while the page was open is named, with what to do, instead of failing further down
+    (an empty diff, a missing file). Empty names are left to the handler (each says what to pick)."""
+    for name in evals:
+        if name and not eval_dir(name).is_dir():  # a bad name or a path: eval_dir refuses it first
+            raise UserError(f"eval {name!r} does not exist (deleted or renamed while this page was open?): "
+                            f"{PICK_ANOTHER}")
+    labels = None
+    for label in model_labels:
+        if not label or label.startswith(arena.ENDPOINT_PREFIX):
+            continue
+        labels = view.model_labels() if labels is None else labels
+        if label in labels:
+            continue
+        if label.startswith("run:"):
+            raise UserError(f"model {label!r} does not exist (its run or checkpoint deleted or renamed while this "
+                            f"page was open?): {PICK_ANOTHER}")
+        raise UserError(f"model {label!r} is not among the available models: pick one from the list, or type "
+                        "endpoint:MODEL@URL for a model on a server")
+    if any(runs):
+        have = runs_with_checkpoints()
+        for run in runs:
+            if run and workspace.safe_child(workspace.runs_dir(), run, "run name") and run not in have:
+                raise UserError(f"run {run!r} does not exist or has no checkpoint (deleted or renamed while this "
+                                f"page was open?): {PICK_ANOTHER}")
 
 
 # -- picking a problem: (benchmark, id, question, reference) -------------------------------------------------------
@@ -34,11 +66,13 @@ def random_problem(benchmark: str):
 
 
 def disagreement(eval_a: str, eval_b: str):
+    require_existing(evals=(eval_a, eval_b))
     return _problem_fields(problems.disagreement_problem(eval_a, eval_b))
 
 
 def open_row(cand: str, base: str, evt: gr.SelectData):
     """A fixed/broke row clicked: its problem, the baseline's model in slot A and the CFT model in slot B."""
+    require_existing(evals=(cand, base))
     row = evt.row_value
     return (*_problem_fields(problems.problem_from_eval(cand, row[0])),
             view.eval_models(base) or gr.update(), view.eval_models(cand) or gr.update())
@@ -52,6 +86,7 @@ def side_by_side_view(label_a: str, label_b: str, label_c: str, benchmark: str, 
     then the state the votes need (labels, problem, answers). Empty slots stay empty."""
     demo.check_limits("side by side", max_new_tokens=max_new_tokens)  # it runs in the app's own process
     chosen = [label_a, label_b, label_c]
+    require_existing(model_labels=tuple(chosen))
     slots = [i for i, lab in enumerate(chosen) if lab]
     problem = {"benchmark": benchmark or "", "id": str(pid or ""), "question": question or "", "reference": reference or ""}
     if problem["id"]:
@@ -114,6 +149,26 @@ def tables():
     return view.aggregate_table(), view.critic_table(), view.step_table()
 
 
+def diff(baseline: str, candidate: str):
+    """What the CFT eval fixed and broke against the baseline eval, with the paired statistics."""
+    require_existing(evals=(baseline, candidate))
+    return view.diff_tables(baseline, candidate)
+
+
+def regrade(name: str) -> str:
+    require_existing(evals=(name,))
+    return view.regrade_markdown(name)
+
+
+def best_checkpoint(run: str) -> str:
+    """The selected run's best checkpoint; a run gone from the disk says so (this follows the list, no toast)."""
+    try:
+        require_existing(runs=(run,))
+    except UserError as exc:
+        return f"⚠️ {exc}"
+    return view.best_checkpoint_markdown(run)
+
+
 # -- eval jobs -----------------------------------------------------------------------------------------------------
 def start_eval(model_label: str, benchmark: str, limit: int | None, max_new_tokens: int, batch_size: int,
                name: str = "", critic: bool = False, endpoint_url: str = "", endpoint_model: str = "",
@@ -127,6 +182,7 @@ def start_eval(model_label: str, benchmark: str, limit: int | None, max_new_toke
         model_label = f"{endpoint_model} at {endpoint_url}"
         served = dict(engine="endpoint", endpoint_url=endpoint_url.strip(), endpoint_model=(endpoint_model or "").strip())
     else:
+        require_existing(model_labels=(model_label,))
         spec, adapter = models.resolve_label(model_label)
         served = {}
     kwargs = dict(name=(name or "").strip(), model=spec if not adapter else None, adapter=adapter, benchmark=benchmark,
@@ -152,6 +208,7 @@ def start_selection(run: str, benchmark: str, limit: int | None, max_new_tokens:
     """Evaluate every checkpoint of ``run`` in the background and mark the best (paper: MATH-500)."""
     if not run:
         raise UserError("run: pick a run that has checkpoints")
+    require_existing(runs=(run,))
     config = SelectConfig(run=run, benchmark=benchmark or "math500", limit=int(limit) if limit else None,
                           max_new_tokens=int(max_new_tokens), batch_size=int(batch_size))
     with starting_job(request):

@@ -166,7 +166,7 @@ def jobs_table() -> list[list]:
         done, total = p.get("done", 0), p.get("total", 0)
         shown = jobs.display_state(jobs.JobDir(eval_dir(e["name"])), st)
         rows.append([e["name"], shown, f"{done}/{total}" if total else "–", p.get("correct", ""),
-                     format_eta(p.get("eta")) if st.get("state") in jobs.ACTIVE else ""])
+                     format_eta(p.get("eta"), p.get("eta_rough", False)) if st.get("state") in jobs.ACTIVE else ""])
     return rows
 
 

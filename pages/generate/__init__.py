@@ -26,18 +26,22 @@ def build() -> dict:
             gr.Markdown("### Questions and student")
             with gr.Row():
                 w["source"] = gr.Dropdown(source_choices(), value=d.source, allow_custom_value=True,
+                                          elem_id="generate-source",
                                           label="Question source (benchmark, dataset:<name> or a .jsonl path)")
-                w["n_questions"] = gr.Number(d.n_questions, precision=0, label="Questions")
+                w["n_questions"] = gr.Number(d.n_questions, precision=0, label="Questions",
+                                             elem_id="generate-n-questions")
                 w["seed"] = gr.Number(d.seed, precision=0, label="Seed")
             with gr.Row():
                 students = student_choices()
                 w["student"] = gr.Dropdown(students, value=students[0], allow_custom_value=True,
+                                           elem_id="generate-student",
                                            label="Student model (or a local model dir)")
                 w["samples_per_question"] = gr.Number(d.samples_per_question, precision=0, label="Samples per question")
             with gr.Row():
                 w["temperature"] = gr.Number(d.temperature, label="Temperature")
                 w["top_p"] = gr.Number(d.top_p, label="Top-p")
-                w["max_new_tokens"] = gr.Number(d.max_new_tokens, precision=0, label="Max new tokens")
+                w["max_new_tokens"] = gr.Number(d.max_new_tokens, precision=0, label="Max new tokens",
+                                                   elem_id="generate-max-new-tokens")
                 w["batch_size"] = gr.Number(d.batch_size, precision=0, label="Batch size")
                 w["prompt_policy"] = gr.Dropdown(list(PROMPT_POLICIES), value=d.prompt_policy,
                                                  label="Prompt policy (ask as at evaluation)",
@@ -67,7 +71,8 @@ def build() -> dict:
                     save_prices = gr.Button("Save prices", size="sm")
                 with gr.Accordion("Prices, USD per 1M tokens (edit for your provider)", open=False):
                     w["prices"] = gr.Code(prices_text(), language="json", lines=8, label="Prices")
-            w["dataset"] = gr.Textbox(d.dataset, label="Target dataset (appears in the Data tab)")
+            w["dataset"] = gr.Textbox(d.dataset, label="Target dataset (appears in the Data tab)",
+                                  elem_id="generate-dataset")
             launch = gr.Button("Launch", variant="primary", elem_id="generate-launch")
             message = gr.Markdown(elem_id="generate-message")
         with gr.Column(scale=3):
@@ -79,10 +84,12 @@ def build() -> dict:
                 stop = gr.Button("Stop", variant="stop")
                 resume = gr.Button("Resume")
                 retry_failed = gr.Checkbox(False, label="Retry failed samples", elem_id="generate-retry-failed")
+                load = gr.Button("Load config", elem_id="generate-load-config")
             log = gr.Textbox(label="Log tail", lines=12, max_lines=12, autoscroll=True, elem_id="generate-log")
 
     form = [w[name] for name in FORM_FIELDS]
-    launch.click(user_errors(handlers.launch), inputs=[api_key, *form], outputs=message, api_name="launch_generation")
+    launch.click(user_errors(handlers.launch), inputs=[api_key, *form], outputs=message, api_name="launch_generation"
+                 ).success(handlers.show_current, None, job, api_visibility="private")
     test.click(user_errors(handlers.connection_message), inputs=[w["base_url"], w["model"], api_key, w["timeout"]],
                outputs=message, api_name="test_connection")
     save_prices.click(user_errors(handlers.save_prices_text), inputs=w["prices"], outputs=message,
@@ -90,6 +97,8 @@ def build() -> dict:
     stop.click(user_errors(handlers.stop_job), inputs=job, outputs=message, api_name="stop_generation")
     resume.click(user_errors(handlers.resume_job), inputs=[job, api_key, retry_failed], outputs=message,
                  api_name="resume_generation")
+    load.click(user_errors(handlers.load_config), inputs=job, outputs=[*form, message],
+               api_name="load_generation_config")
     w["teacher"].change(handlers.teacher_changed, inputs=w["teacher"], outputs=endpoint, api_visibility="private")
 
     outputs = [job, bar, counts, log]
@@ -97,4 +106,6 @@ def build() -> dict:
     timer.tick(handlers.refresh, inputs=job, outputs=outputs, show_progress="hidden", api_name="generation_view")
     job.input(handlers.refresh, inputs=job, outputs=outputs, show_progress="hidden", api_visibility="private")
     on_show = [(handlers.on_show, None, [w["source"], w["student"], hint])]
-    return {"on_show": on_show, "form": w, "api_key": api_key, "job": job, "bar": bar, "counts": counts, "timer": timer}
+    on_load = [(handlers.load_last_config, None, [*form, message])]  # page load only: a shown tab keeps edits
+    return {"on_show": on_show, "on_load": on_load, "form": w, "api_key": api_key, "job": job, "bar": bar,
+            "counts": counts, "timer": timer}

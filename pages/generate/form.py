@@ -60,6 +60,38 @@ def parse_prices_text(text: str | None):
         raise UserError(f"prices: line {exc.lineno}: not valid JSON ({exc.msg})") from None
 
 
+def student_label(config: GenerateConfig) -> str:
+    """The student dropdown's value for a config: the label of its adapter or model when listed, else the model as
+    typed (a local directory or a Hub id)."""
+    from pathlib import Path
+
+    try:
+        listed = models.list_models()
+    except Exception:  # noqa: BLE001 - a broken runs dir must not break the form
+        listed = []
+    if config.student_adapter:
+        want = str(Path(config.student_adapter).resolve())
+        for m in listed:
+            if m.get("adapter") and str(Path(m["adapter"]).resolve()) == want:
+                return m["label"]
+        return config.student_adapter
+    for m in listed:
+        if m["kind"] == "embedded" and config.student_model in (m["spec"], models.EMBEDDED, m["label"]):
+            return m["label"]
+    return config.student_model
+
+
+def form_from_config(config: GenerateConfig) -> list:
+    """The form's values (FORM_FIELDS order) that would launch ``config`` again: Load config and the page load."""
+    endpoint = config.student_engine == "endpoint"
+    values = {**{f: getattr(config, f) for f in FORM_FIELDS if hasattr(config, f)},
+              "student": student_label(config),
+              "prices": prices_text(config.prices) if config.prices else prices_text(),
+              "student_endpoint_url": config.student_endpoint_url if endpoint else "",
+              "student_endpoint_model": config.student_endpoint_model if endpoint else ""}
+    return [values[f] for f in FORM_FIELDS]
+
+
 def config_from_form(values: dict) -> GenerateConfig:
     """The form's values (by field name) as a validated config; the student dropdown names a model or an adapter."""
     values = dict(values)

@@ -10,7 +10,8 @@ from cft.generate import job as generation
 from cft.generate.pricing import prices_path, save_prices
 from pages.common import starting_job
 from pages import guide
-from pages.generate.form import FORM_FIELDS, config_from_form, parse_prices_text, source_choices, student_choices
+from pages.generate.form import (FORM_FIELDS, config_from_form, form_from_config, parse_prices_text, source_choices,
+                                 student_choices)
 from pages.generate.view import job_view
 
 
@@ -62,6 +63,35 @@ def refresh(selected: str | None):
     """The timer's tick: the job list, and the chosen (else the current) job re-read from its directory."""
     view = job_view(selected)
     return gr.update(choices=view["ids"], value=view["job_id"]), view["bar"], view["counts"], view["log"]
+
+
+def load_config(job_id: str | None) -> list:
+    """The form filled from generation job ``job_id``'s config, then a message."""
+    if not job_id:
+        raise UserError("choose a generation job whose config to load")
+    from cft.generate.config import GenerateConfig
+
+    config = GenerateConfig.from_dict(generation.get_job(job_id).config(), where=f"job {job_id}")
+    return [*form_from_config(config), f"Loaded the config of `{job_id}` into the form (target dataset "
+            f"`{config.dataset}`: launched as is, a new job adds only what that dataset still lacks); change what "
+            "you like and launch."]
+
+
+def load_last_config() -> list:
+    """Page load: the form filled from the newest generation job's config (nothing changes when there is none)."""
+    newest = generation.list_jobs()
+    if not newest:
+        return [gr.skip()] * (len(FORM_FIELDS) + 1)
+    try:
+        return [*load_config(newest[0]["id"])[:-1], f"The form holds the config of the last job, `{newest[0]['id']}`."]
+    except UserError:  # an unreadable config: the defaults stay
+        return [gr.skip()] * (len(FORM_FIELDS) + 1)
+
+
+def show_current():
+    """After a launch: the job list shows the new job (not the one picked before), so its progress is what moves."""
+    view = job_view(None)
+    return gr.update(choices=view["ids"], value=view["job_id"])
 
 
 def on_show():

@@ -22,7 +22,7 @@ def job_view(job_id: str | None = None) -> dict:
               f"generated **{p.get('generated', 0)}** / {p.get('samples', 0)} · critiqued **{p.get('critiqued', 0)}** · "
               f"failed **{p.get('failed', 0)}** · refused by the teacher **{p.get('failed_samples', 0)}** · "
               f"tokens {p.get('tokens_in', 0)} in / {p.get('tokens_out', 0)} out · "
-              f"est. cost ${p.get('cost', 0.0):.4f} · ETA {format_eta(p.get('eta')) if state in jobs.ACTIVE else '–'}")
+              f"est. cost ${p.get('cost', 0.0):.4f} · ETA {format_eta(p.get('eta'), p.get('eta_rough', False)) if state in jobs.ACTIVE else '–'}")
     if info.get("error"):
         counts += f"  \n**error:** {esc(info['error'])}"
     if p.get("failed_samples"):

@@ -123,7 +123,7 @@ def test_two_seeds_are_not_penalised_for_disagreeing():
 
 def test_compare_errors_are_clear(capsys):
     assert main(["compare", "nope", "other"]) == 2
-    assert "has no results" in capsys.readouterr().err
+    assert "eval 'nope' does not exist" in capsys.readouterr().err  # not "no results": there is no such eval
     assert main(["compare", "a"]) == 2
     capsys.readouterr()
 

@@ -136,6 +136,7 @@ NAME_CALLS = [  # names that become directories: a path in their place must read
     ("/stop_generation", lambda p: [p]),
     ("/resume_generation", lambda p: [p, ""]),
     ("/generation_view", lambda p: [p]),
+    ("/load_generation_config", lambda p: [p]),
     ("/stop_run", lambda p: [p]),
     ("/resume_run", lambda p: [p]),
     ("/refresh_runs", lambda p: [[p], 0.6, False, p]),
