@@ -165,10 +165,14 @@ def eval_configs(record: dict, *, benchmark: str = "gsm8k", limit: int | None = 
     from cft.evaluate import EvalConfig
     from cft.train import runs
 
+    waiting = unfinished(record)
+    if waiting:  # an eval of a run without its final adapter would fail less clearly
+        raise UserError(f"ablation {record['name']}: not every arm has finished training: {', '.join(waiting)}")
+    bench = Path(benchmark).stem if benchmark.endswith(".jsonl") else benchmark
     out = []
     for arm in record["arms"]:
         run = runs.config_of(arm["run"])
-        out.append(EvalConfig(name=f"{arm['run']}-{benchmark}-{limit or 'all'}", model=run.base_model,
+        out.append(EvalConfig(name=f"{arm['run']}-{bench}-{limit or 'all'}", model=run.base_model,
                               adapter=arm["run"], benchmark=benchmark, limit=limit, seed=seed, greedy=True,
                               max_new_tokens=max_new_tokens, batch_size=batch_size, prompt_policy=run.prompt_policy))
     return out
@@ -250,3 +254,28 @@ def report(record: dict, configs: list, *, seed: int = 0) -> tuple[dict, str, Pa
     path = workspace.safe_child(ablations_dir(), f"{record['name']}.md", "ablation name")
     path.write_text(text, encoding="utf-8")
     return result, text, path
+
+
+def report_or_progress(name: str, **eval_kwargs) -> str:
+    """What the Train tab's Report button shows: the report's markdown once both arms are trained and evaluated;
+    before that, where they are (the arms' evals are started in the background once both runs have completed)."""
+    from cft.evaluate.config import eval_dir
+
+    record = read(name)
+    waiting = unfinished(record)
+    if waiting:
+        return (f"Ablation `{name}` is still training: {', '.join(waiting)}. Press Report once both runs have "
+                "completed.")
+    configs = eval_configs(record, **eval_kwargs)
+    if evals_done(configs):
+        return report(record, configs, seed=configs[0].seed)[1]
+    started = launch_evals(record, configs)
+    where = []
+    for config in configs:
+        job = jobs.JobDir(eval_dir(config.name))
+        progress = job.progress()
+        where.append(f"`{config.name}` {job.status().get('state', 'queued')} "
+                     f"{progress.get('done', 0)}/{progress.get('total') or '?'}")
+    return (f"Ablation `{name}`: evaluating both arms on {configs[0].benchmark} "
+            f"({'started ' + ', '.join(started) + '; ' if started else ''}{'; '.join(where)}). "
+            "Press Report again when they finish.")
