@@ -142,3 +142,53 @@ def test_human_ablation_refuses_a_dataset_nobody_corrected():
         ablation.arms("nope")
     with pytest.raises(UserError, match="--ratio"):
         ablation.arms("ratio", None)
+
+
+def test_report_compares_the_arms_item_by_item_with_the_paired_statistics(cft_home):
+    """The report from prepared evals: the candidate fixes 7 of 10 items and breaks 1 (exact McNemar p = 0.0703)."""
+    from types import SimpleNamespace
+
+    from cft import jobs
+    from cft.evaluate.config import eval_dir
+    from cft.reproduce import ablation
+
+    record = {"name": "ab", "kind": "verdict-only", "ratio": None, "what": ablation.KINDS["verdict-only"][0],
+              "dataset": "mini", "steps": 30,
+              "arms": [{"role": "baseline", "arm": "full", "run": "ab-full", "overrides": {}, "warnings": [],
+                        "stats": {"train": 9, "wrong_share": 0.7}},
+                       {"role": "candidate", "arm": "verdict", "run": "ab-verdict", "overrides": {}, "warnings": [],
+                        "stats": {"train": 9, "critiques_changed": 9, "wrong_share": 0.7}}]}
+    baseline = [i in (0, 1) for i in range(10)]  # right on items 0, 1
+    candidate = [i != 0 and i != 9 for i in range(10)]  # broke item 0, fixed items 2-8
+    configs = []
+    for name, correct in (("ab-full-g", baseline), ("ab-verdict-g", candidate)):
+        rows = [{"id": f"q{i}", "correct": c, "output": "", "extracted": "1"} for i, c in enumerate(correct)]
+        eval_dir(name).mkdir(parents=True)
+        (eval_dir(name) / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        jobs.write_json_atomic(eval_dir(name) / "summary.json", {"name": name, "complete": True, "benchmark": "g",
+                                                                 "max_new_tokens": 64, "greedy": True})
+        configs.append(SimpleNamespace(name=name, benchmark="g", limit=10, seed=0, max_new_tokens=64))
+    result, text, path = ablation.report(record, configs)
+    assert (result["n"], result["fixed"], result["broke"]) == (10, 7, 1)
+    assert (result["baseline_correct"], result["candidate_correct"]) == (2, 8)
+    assert abs(result["mcnemar_p"] - 0.0703125) < 1e-9 and result["verdict"] == "no difference"
+    assert "difference: +60.0 points, paired bootstrap 95% CI [" in text
+    assert "exact McNemar p = 0.07031" in text and "(7 fixed, 1 broke)" in text
+    assert "| candidate | `ab-verdict` | verdict | 9 | 9 | 0.7 | `ab-verdict-g` |" in text
+    assert path == cft_home / "ablations" / "ab.md" and path.read_text() == text
+    (eval_dir("ab-verdict-g") / "summary.json").write_text('{"complete": false}')
+    with pytest.raises(UserError, match="have not finished"):
+        ablation.report(record, configs)
+
+
+def test_preview_of_an_ablated_run_shows_the_changed_targets_and_counts(capsys):
+    from cft.__main__ import main
+
+    put_mini_dataset()
+    assert main(["train", "--dataset", "mini", "--preview", "1", "--set", "critique_transform=verdict-only",
+                 "--set", "wrong_ratio=0.5", "--set", "eval_fraction=0"]) == 0
+    out = capsys.readouterr().out
+    assert "critique ablation (source current, transform verdict-only): 11 targets changed, 0 samples left out, " \
+           "wrong share 0.5455, 2 resampled repeats" in out  # round(5.5) wrong of 11; 5 right from 3
+    target = out.split(">>> TARGET >>>", 1)[1].split("=====", 1)[0].strip()
+    assert re.fullmatch(r"Conclusion: (right|wrong) \[END\].*", target)
