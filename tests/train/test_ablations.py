@@ -191,4 +191,4 @@ def test_preview_of_an_ablated_run_shows_the_changed_targets_and_counts(capsys):
     assert "critique ablation (source current, transform verdict-only): 11 targets changed, 0 samples left out, " \
            "wrong share 0.5455, 2 resampled repeats" in out  # round(5.5) wrong of 11; 5 right from 3
     target = out.split(">>> TARGET >>>", 1)[1].split("=====", 1)[0].strip()
-    assert re.fullmatch(r"Conclusion: (right|wrong) \[END\].*", target)
+    assert re.match(r"Conclusion: (right|wrong) \[END\]<\|im_end\|>\n\ncft: 11 training examples", target)
