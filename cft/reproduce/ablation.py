@@ -264,13 +264,15 @@ def report_or_progress(name: str, **eval_kwargs) -> str:
     record = read(name)
     waiting = unfinished(record)
     if waiting:
-        return (f"Ablation `{name}` is still training: {', '.join(waiting)}. Press Report once both runs have "
-                "completed.")
+        return (f"Ablation `{name}` has not finished training: {', '.join(waiting)}. Press Report once both runs "
+                "have completed (resume a stopped or failed one with the Resume button).")
     configs = eval_configs(record, **eval_kwargs)
     if evals_done(configs):
         return report(record, configs, seed=configs[0].seed)[1]
+    failed = [f"`{c.name}` failed ({jobs.JobDir(eval_dir(c.name)).status().get('error') or 'see its log'}), "
+              "started again" for c in configs if jobs.JobDir(eval_dir(c.name)).status().get("state") == "failed"]
     started = launch_evals(record, configs)
-    where = []
+    where = failed[:]
     for config in configs:
         job = jobs.JobDir(eval_dir(config.name))
         progress = job.progress()

@@ -30,7 +30,7 @@ def test_ablation_pair_launches_from_the_train_tab_and_its_report_carries_the_pa
         assert "Launched ablation vo (verdict-only" in message and "both for 2 steps" in message
         assert "Press **Report**" in message
         trained = client.predict("vo", str(bench), 3, 2, api_name="/ablation_report")
-        assert "still training" in trained or "evaluating both arms" in trained
+        assert "has not finished training" in trained or "evaluating both arms" in trained
         for run in ("vo-full", "vo-verdict"):
             assert runs.wait(run, timeout=180)["state"] == "completed"
         verdict_cfg = runs.config_of("vo-verdict")
