@@ -28,7 +28,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from cft.errors import UserError
-    from cft.evaluate.paired import compare_evals, describe, paired_test_name
+    from cft.evaluate.paired import compare_evals, comparison_lines
 
     if args.vs is None:
         if len(args.evals) != 2:
@@ -40,14 +40,5 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    lo, hi = result["diff_ci95"]
-    print(f"baseline:  {result['baseline']}\ncandidate: {result['candidate']}")
-    print(f"shared problems: {result['n']}")
-    print(f"correct: baseline {result['baseline_correct']}, candidate {result['candidate_correct']}")
-    print(f"fixed {result['fixed']}, broke {result['broke']}")
-    print(f"difference: {100 * result['diff']:+.1f} points, paired bootstrap 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}]")
-    print(f"{paired_test_name(result)} p = {result['mcnemar_p']:.4g}")
-    print(describe(result))
-    for warning in result["warnings"]:
-        print(f"WARNING: {warning}")
+    print("\n".join(comparison_lines(result)))
     return 0

@@ -196,3 +196,16 @@ def describe(result: dict) -> str:
         what = f"no significant difference: {change}; the interval includes 0 or the paired test does not reject"
     return (f"{what}; {paired_test_name(result)} p = {result['mcnemar_p']:.4g} "
             f"({result['fixed']} fixed, {result['broke']} broke)")
+
+
+def comparison_lines(result: dict) -> list[str]:
+    """The comparison as ``python -m cft compare`` prints it: sides, shared problems, counts, fixed/broke, the
+    difference with its paired bootstrap interval, the paired test's p-value, the verdict, then any warning."""
+    lo, hi = result["diff_ci95"]
+    return [f"baseline:  {result['baseline']}", f"candidate: {result['candidate']}",
+            f"shared problems: {result['n']}",
+            f"correct: baseline {result['baseline_correct']}, candidate {result['candidate_correct']}",
+            f"fixed {result['fixed']}, broke {result['broke']}",
+            f"difference: {100 * result['diff']:+.1f} points, paired bootstrap 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}]",
+            f"{paired_test_name(result)} p = {result['mcnemar_p']:.4g}", describe(result),
+            *(f"WARNING: {w}" for w in result["warnings"])]

@@ -10,9 +10,10 @@ paired bootstrap interval): no winner unless the interval excludes zero.
 
 Modules: ``config`` (ReproduceConfig), ``presets`` (cpu-smoke, cpu, gpu-small, paper, paper-lora), ``stages`` (each
 stage, the fingerprint decisions, and :func:`reproduce`, the whole loop), ``tables`` (the report's tables and
-verdicts) and ``report`` (report.md and its plot). The command line is ``cft/commands/reproduce.py``.
+verdicts) and ``report`` (report.md and its plot), and ``ablation`` (critique-content
+ablations: two CFT runs differing only in their targets, then their paired report). The command line is ``cft/commands/reproduce.py``.
 
-May import: the cft core, cft.data, cft.generate, cft.train and cft.evaluate. Imported by: the CLI.
+May import: the cft core, cft.data, cft.generate, cft.train and cft.evaluate. Imported by: the CLI, and the Train tab (ablation only).
 """
 
 from cft.reproduce.config import ReproduceConfig

@@ -12,9 +12,11 @@ Two things make it faster than a stock completion-only setup (``benchmarks/train
   the memory traffic of a CPU step.
 
 Modules: ``config`` (TrainConfig), ``presets`` (cpu-quick, gpu; the demo cap), ``examples`` (samples -> tokenized
-examples), ``collator``, ``trainer`` (TargetOnlyTrainer and its loss; imports torch), ``callbacks`` (metrics, progress,
-a clean stop), ``hardware`` (threads, precision, ranks), ``job`` + ``__main__`` (one run in its directory), ``runs``
-(launch, list, stop, resume, delete runs and pairs), ``export`` (merge an adapter into its base) and ``plots``.
+examples), ``ablations`` (what a CFT target is made of: teacher or corrected critique, stripped, verdict-only, a
+wrong share), ``collator``, ``trainer`` (TargetOnlyTrainer and its loss; imports torch), ``callbacks`` (metrics,
+progress, a clean stop), ``hardware`` (threads, precision, ranks), ``job`` + ``__main__`` (one run in its
+directory), ``runs`` (launch, list, stop, resume, delete runs and pairs), ``export`` (merge an adapter into its
+base) and ``plots``.
 
 This package's import loads only the config (no torch): the UI imports it. May import: the cft core and cft.data.
 Imported by: cft.evaluate (checkpoints by run name only, through the workspace), cft.reproduce, the CLI, pages/.

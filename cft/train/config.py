@@ -90,6 +90,15 @@ class TrainConfig(JobConfig):
         "help": "an accelerate config file (DDP, FSDP, DeepSpeed yaml) or a shipped one: ddp, fsdp, zero2"})
     num_processes: int = field(default=0, metadata={
         "help": "training processes (0: one per visible GPU); > 1 without a GPU: CPU processes over gloo"})
+    # critique-content ablations (issue #16; cft.train.ablations): they change only a CFT run's targets and samples
+    critique_source: str = field(default="current", metadata={
+        "help": "current (as stored, human-corrected where edited) | teacher (the teacher's original critique)"})
+    critique_transform: str = field(default="full", metadata={
+        "help": "full | strip-solution (cut embedded solutions and boxed answers) | verdict-only"})
+    sample_require: str = field(default="", metadata={
+        "help": "'' | corrected (only samples an annotator corrected) | verdict (only critiques with a verdict)"})
+    wrong_ratio: float = field(default=-1.0, metadata={
+        "help": "share of wrong-verdict examples, resampled at the same count (-1: the natural share)"})
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> "TrainConfig":
@@ -153,6 +162,20 @@ class TrainConfig(JobConfig):
             from cft.train.distributed import accelerate_config_path
 
             accelerate_config_path(self.accelerate_config)  # names the field and the file when it is not one
+        from cft.train.ablations import CRITIQUE_SOURCES, CRITIQUE_TRANSFORMS, NATURAL, SAMPLE_REQUIRES
+
+        if self.critique_source not in CRITIQUE_SOURCES:
+            raise bad("critique_source", " or ".join(CRITIQUE_SOURCES))
+        if self.critique_transform not in CRITIQUE_TRANSFORMS:
+            raise bad("critique_transform", " or ".join(CRITIQUE_TRANSFORMS))
+        if self.sample_require not in SAMPLE_REQUIRES:
+            raise bad("sample_require", "'' (none), corrected or verdict")
+        if self.wrong_ratio != NATURAL and not 0 <= self.wrong_ratio <= 1:
+            raise bad("wrong_ratio", "a share in [0, 1], or -1 for the natural share")
+        ablated = (self.critique_source, self.critique_transform, self.sample_require, self.wrong_ratio)
+        if self.mode != "cft" and ablated != ("current", "full", "", NATURAL):
+            raise bad("mode", "cft: critique_source, critique_transform, sample_require and wrong_ratio change CFT "
+                      "targets only")
         if self.limit < 0 or self.torch_threads < 0:
             raise bad("limit" if self.limit < 0 else "torch_threads", "an integer >= 0")
         return self

@@ -77,12 +77,19 @@ def sft_target(solution: str, answer: str | None) -> str | None:
     return f"{text}\n\n{final_answer_line(str(answer).strip())}"
 
 
-def _cft_pairs(tokenizer, samples) -> tuple[list[Pair], dict]:
+def _cft_pairs(tokenizer, samples, config: TrainConfig | None = None) -> tuple[list[Pair], dict]:
+    """One pair per critiqued sample; the target is the critique as the config's ablation fields make it
+    (cft.train.ablations: the teacher's or the corrected critique, stripped or verdict-only, a chosen wrong share)."""
     from cft import prompts
+    from cft.train import ablations
 
-    pairs = [Pair(prompts.render(tokenizer, prompts.cft_messages(s.question, s.response), True), s.critique, s.question)
-             for s in samples if (s.critique or "").strip()]
-    return pairs, {"without_solution": 0}
+    config = config or TrainConfig()
+    chosen, stats = ablations.apply(samples, source=config.critique_source, transform=config.critique_transform,
+                                    require=config.sample_require, wrong_ratio=config.wrong_ratio, seed=config.seed)
+    pairs = [Pair(prompts.render(tokenizer, prompts.cft_messages(s.question, s.response), True), target, s.question)
+             for s, target in chosen]
+    ablated = (config.critique_source, config.critique_transform, config.sample_require, config.wrong_ratio)
+    return pairs, {"without_solution": 0, **(stats if ablated != ("current", "full", "", ablations.NATURAL) else {})}
 
 
 def _sft_pairs(tokenizer, samples, policy: str) -> tuple[list[Pair], dict]:
@@ -135,7 +142,7 @@ def make_pairs(config: TrainConfig, tokenizer, samples: list) -> tuple[list[Pair
         else:
             kept.append(s)
     if config.mode == "cft":
-        pairs, stats = _cft_pairs(tokenizer, kept)
+        pairs, stats = _cft_pairs(tokenizer, kept, config)
     elif config.mode == "sft":
         pairs, stats = _sft_pairs(tokenizer, kept, config.prompt_policy)
     else:

@@ -90,6 +90,12 @@ def preview_text(plan: Plan, tokenizer, n: int) -> str:
     if "verified_by_reference" in s:
         lines.append(f"verified responses: {s['verified_by_reference']} by the reference answer, "
                      f"{s['verified_by_critique']} by the critique's verdict")
+    if "critiques_changed" in s:
+        c = plan.config
+        lines.append(f"critique ablation (source {c.critique_source}, transform {c.critique_transform}"
+                     f"{', require ' + c.sample_require if c.sample_require else ''}): {s['critiques_changed']} "
+                     f"targets changed, {s['ablation_excluded']} samples left out, wrong share {s['wrong_share']}"
+                     + (f", {s['duplicated']} resampled repeats" if s.get("duplicated") else ""))
     lines += [f"WARNING: {w}" for w in plan.warnings]
     return "\n".join(lines)
 

@@ -12,7 +12,7 @@ from cft import demo
 from cft.train import runs
 from cft.train.presets import PRESETS
 from pages.common import train_cap_markdown, user_errors
-from pages.train import handlers
+from pages.train import ablation, handlers
 from pages.train.form import FORM_FIELDS, LAUNCH_KINDS, PRESET_FIELDS, default_form, preset_values, widget
 
 
@@ -45,6 +45,20 @@ def build() -> dict:
                 preview = gr.Button("Preview examples and steps", elem_id="train-preview")
                 launch = gr.Button("Launch", variant="primary", elem_id="train-launch")
             message = gr.Markdown(elem_id="train-message")
+            with gr.Accordion("Ablation of critique content (a pair of CFT runs, then paired statistics)",
+                              open=False, elem_id="train-ablation"):
+                with gr.Row():
+                    abl_kind = gr.Dropdown(ablation.KIND_CHOICES, value="strip-solution", label="Ablation", scale=3)
+                    abl_ratio = gr.Number(value=0.5, label="wrong share (ratio kind)", minimum=0, maximum=1, scale=1)
+                    abl_name = gr.Textbox(label="ablation name (empty: a fresh one)", scale=2)
+                abl_launch = gr.Button("Launch ablation pair", variant="primary", elem_id="train-ablation-launch")
+                with gr.Row():
+                    abl_pick = gr.Dropdown([], label="Ablation to report", allow_custom_value=True, scale=3)
+                    abl_bench = gr.Textbox(value="gsm8k", label="benchmark", scale=2)
+                    abl_limit = gr.Number(value=50, precision=0, label="items (0 = all)", scale=1)
+                    abl_tokens = gr.Number(value=512, precision=0, label="max new tokens", scale=1)
+                abl_report_button = gr.Button("Report", elem_id="train-ablation-report")
+                abl_report = gr.Markdown(elem_id="train-ablation-message")
             # Hidden per-kind buttons: the stable API (launch_cft, launch_sft, launch_both, ...) for scripts and tests.
             with gr.Row(visible=False):
                 api_buttons = {k: gr.Button(k) for k in LAUNCH_KINDS}
@@ -75,6 +89,12 @@ def build() -> dict:
     launch.click(user_errors(handlers.chosen(preview=False)), inputs=[kind, preset, *form], outputs=message,
                  api_name="launch_training").then(handlers.next_name, widgets["name"], widgets["name"],
                                                   api_visibility="private")
+    abl_launch.click(user_errors(ablation.launch), inputs=[abl_kind, abl_ratio, abl_name, preset, *form],
+                     outputs=abl_report, api_name="launch_ablation").then(
+        ablation.names_update, abl_name, abl_pick, api_visibility="private")
+    abl_report_button.click(user_errors(ablation.report), inputs=[abl_pick, abl_bench, abl_limit, abl_tokens],
+                            outputs=abl_report, api_name="ablation_report")
+    abl_pick.focus(ablation.names_update, abl_pick, abl_pick, api_visibility="private")
     load.click(user_errors(handlers.load_config), inputs=current, outputs=[*form, kind, message],
                api_name="load_run_config")
     stop.click(user_errors(handlers.stop_message), inputs=current, outputs=message, api_name="stop_run")
