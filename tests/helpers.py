@@ -203,6 +203,7 @@ GENERATE_FORM_DEFAULTS = {
     "temperature": 0.7, "top_p": 0.95, "max_new_tokens": 1, "batch_size": 1, "dataset": "gen", "teacher": "verifier",
     "base_url": "", "model": "", "teacher_temperature": 0.3, "teacher_top_p": 0.95, "concurrency": 1, "timeout": 10,
     "max_retries": 0, "prices": "", "student_endpoint_url": "", "student_endpoint_model": "", "prompt_policy": "system",
+    "question_id": "",
 }
 
 

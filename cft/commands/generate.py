@@ -7,6 +7,8 @@
     python -m cft generate --resume generate-20260101-120000-gsm8k-noisy
     python -m cft generate --endpoint http://127.0.0.1:8000/v1 --endpoint-model Qwen/Qwen2.5-Math-7B ...
         # the student on an OpenAI-compatible server (vLLM, llama.cpp, ...) instead of in-process
+    python -m cft generate --source math500 --question math500/17 --samples 64 --dataset oneshot-17 --train-cft
+        # One-Shot CFT: one question, 64 diverse answers, all critiqued; then a CFT-only run on them
 
 The same options as the Generate tab; the job is resumable: run the same command (or --resume) again and it
 continues where it stopped, without duplicates. The API key is read from $OPENAI_API_KEY only (never a flag:
@@ -51,6 +53,13 @@ def register(sub) -> None:
     p.add_argument("--concurrency", type=int, default=d.concurrency)
     p.add_argument("--timeout", type=float, default=d.timeout, help="seconds per teacher request")
     p.add_argument("--max-retries", type=int, default=d.max_retries)
+    p.add_argument("--question", default=d.question_id, dest="question_id", metavar="ID",
+                   help="One-Shot CFT: only this question of --source (e.g. math500/17); --samples answers to it")
+    p.add_argument("--train-cft", action="store_true",
+                   help="once generation completes, launch a CFT-only run on the dataset (One-Shot CFT's recipe)")
+    p.add_argument("--preset", default="cpu-quick", help="with --train-cft: the run's preset")
+    p.add_argument("--max-steps", type=int, default=None, help="with --train-cft: the run's optimizer steps")
+    p.add_argument("--run-name", default="", help="with --train-cft: the run's name")
     p.add_argument("--limit", type=int, default=None, help="write at most this many new samples, then stop")
     p.add_argument("--background", action="store_true", help="run as a background job and print its id")
     p.add_argument("--resume", default=None, metavar="JOB_ID", help="relaunch an earlier job with its config")
@@ -79,6 +88,8 @@ def run(args) -> int:
     from cft.generate import job as generate
 
     api_key = os.environ.get("OPENAI_API_KEY")
+    if args.train_cft and args.background:
+        raise UserError("--train-cft follows the generation to its end: run it without --background")
     if args.resume:
         job = generate.get_job(args.resume)
         if args.background:
@@ -117,4 +128,17 @@ def run(args) -> int:
     print(f"{status.get('state')}: {status.get('generated', 0)} generated, {status.get('critiqued', 0)} critiqued, "
           f"{status.get('failed', 0)} failed, {status.get('failed_samples', 0)} refused by the teacher in dataset "
           f"{jobs.JobDir(job.path).config().get('dataset')!r}")
+    dataset = jobs.JobDir(job.path).config().get("dataset")
+    if code == 0 and (getattr(args, "question_id", "") or getattr(args, "train_cft", False)):
+        from cft.generate.oneshot import describe_diversity, diversity
+
+        print(describe_diversity(diversity(dataset)))
+    if code == 0 and getattr(args, "train_cft", False) and status.get("state") == "completed":
+        from cft.generate.oneshot import train_config
+        from cft.train import runs
+
+        extra = {"max_steps": args.max_steps} if args.max_steps else {}
+        started = runs.launch(train_config(dataset, preset=args.preset, name=args.run_name, **extra))
+        print(f"launched CFT run {started['name']} on {dataset!r} (pid {started['pid']}); follow it with "
+              f"`python -m cft runs` or in the Train tab")
     return code

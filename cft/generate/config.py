@@ -24,6 +24,9 @@ class GenerateConfig(JobConfig):
     source: str = "gsm8k_train"
     n_questions: int = 20
     seed: int = 0
+    # One-Shot CFT: only this question of the source (its id as the source lists it, e.g. "math500/17" or "17");
+    # n_questions is then 1 and samples_per_question is the N diverse responses to critique.
+    question_id: str = ""
     # student
     student_model: str = "embedded"  # "embedded" | a local model dir | a Hub id (online only)
     student_adapter: str | None = None  # a PEFT adapter dir trained by this app
@@ -65,6 +68,9 @@ class GenerateConfig(JobConfig):
 
         need(self.prompt_policy in PROMPT_POLICIES, "prompt_policy", " or ".join(PROMPT_POLICIES))
         need(int(self.n_questions) >= 1, "n_questions", "at least 1")
+        if str(self.question_id or "").strip():
+            need("," not in str(self.source), "source", "one source when question_id picks one of its questions")
+            self.question_id, self.n_questions = str(self.question_id).strip(), 1
         need(int(self.samples_per_question) >= 1, "samples_per_question", "at least 1")
         need(float(self.temperature) >= 0, "temperature", "a number >= 0")
         need(0 < float(self.top_p) <= 1, "top_p", "a number in (0, 1]")

@@ -27,6 +27,8 @@ def load_questions(config: GenerateConfig, store=None, log=print) -> list[Questi
     has, in order, until ``n_questions`` are reached. Nothing is capped silently: when the sources hold fewer
     questions than asked, ``log`` says how many exist and all of them are used.
     """
+    if config.question_id:
+        return [one_question(config, store)]
     sources = [part.strip() for part in str(config.source).split(",") if part.strip()]
     wanted, out = int(config.n_questions), []
     for source in sources:
@@ -41,12 +43,31 @@ def load_questions(config: GenerateConfig, store=None, log=print) -> list[Questi
     return out
 
 
-def _source_questions(source: str, config: GenerateConfig, store) -> list[Question]:
+def one_question(config: GenerateConfig, store=None) -> Question:
+    """The one question ``config.question_id`` names in ``config.source`` (One-Shot CFT); a clear error when the
+    source has no such question, naming a few ids it has."""
+    source = str(config.source).strip()
     if source.startswith(DATASET_SOURCE_PREFIX):
-        return _dataset_questions(source[len(DATASET_SOURCE_PREFIX):], config, store)
-    from cft.data import benchmarks
+        from cft.data.store import Store
 
-    problems = benchmarks.load_benchmark(source, limit=int(config.n_questions), seed=int(config.seed))
+        store = store or Store()
+        name = source[len(DATASET_SOURCE_PREFIX):]
+        n = sum(d.get("count", 0) or 0 for d in store.datasets() if d["name"] == name) or 10**9
+        pool = _dataset_questions(name, config.replace(n_questions=n, question_id=""), store)
+    else:
+        from cft.data import benchmarks
+
+        pool = _from_problems(benchmarks.load_benchmark(source), source)
+    wanted = config.question_id.split("/", 1)[1] if config.question_id.startswith(f"{source}/") else config.question_id
+    found = next((q for q in pool if q.id in (wanted, config.question_id)), None)
+    if found is None:
+        some = ", ".join(q.id for q in pool[:5])
+        raise UserError(f"question {config.question_id!r} is not in {source} ({len(pool)} questions; ids look like: "
+                        f"{some})")
+    return found
+
+
+def _from_problems(problems, source: str) -> list[Question]:
     tag = Path(source).stem if source.endswith((".jsonl", ".json")) else source
     out = []
     for p in problems:
@@ -55,6 +76,14 @@ def _source_questions(source: str, config: GenerateConfig, store) -> list[Questi
             qid = qid.split("/", 1)[1]
         out.append(Question(qid, p.question, None if p.answer is None else str(p.answer), p.solution, tag))
     return out
+
+
+def _source_questions(source: str, config: GenerateConfig, store) -> list[Question]:
+    if source.startswith(DATASET_SOURCE_PREFIX):
+        return _dataset_questions(source[len(DATASET_SOURCE_PREFIX):], config, store)
+    from cft.data import benchmarks
+
+    return _from_problems(benchmarks.load_benchmark(source, limit=int(config.n_questions), seed=int(config.seed)), source)
 
 
 def _dataset_questions(name: str, config: GenerateConfig, store) -> list[Question]:

@@ -31,6 +31,15 @@ def build() -> dict:
                 w["n_questions"] = gr.Number(d.n_questions, precision=0, label="Questions",
                                              elem_id="generate-n-questions")
                 w["seed"] = gr.Number(d.seed, precision=0, label="Seed")
+            with gr.Accordion("One-Shot CFT: one question, many critiqued answers", open=False):
+                gr.Markdown("Pick one question of the source; *Samples per question* is then the number of diverse "
+                            "student answers, all critiqued. Train **CFT only** on the result (an SFT baseline would "
+                            "have one example). The shared DSR-p0 file is such a dataset.")
+                with gr.Row():
+                    w["question_id"] = gr.Textbox(d.question_id, label="Question id (empty: sample questions as usual)",
+                                                  placeholder="e.g. math500/17", elem_id="generate-question-id")
+                    show_question = gr.Button("Show question", size="sm", elem_id="generate-show-question")
+                question_view = gr.Markdown(elem_id="generate-question-view")
             with gr.Row():
                 students = student_choices()
                 w["student"] = gr.Dropdown(students, value=students[0], allow_custom_value=True,
@@ -99,6 +108,8 @@ def build() -> dict:
                  api_name="resume_generation")
     load.click(user_errors(handlers.load_config), inputs=job, outputs=[*form, message],
                api_name="load_generation_config")
+    show_question.click(user_errors(handlers.question_preview), inputs=[w["source"], w["question_id"]],
+                        outputs=question_view, api_name="generate_question_preview")
     w["teacher"].change(handlers.teacher_changed, inputs=w["teacher"], outputs=endpoint, api_visibility="private")
 
     outputs = [job, bar, counts, log]

@@ -13,7 +13,7 @@ from cft.generate.pricing import load_prices
 FORM_FIELDS = ("source", "n_questions", "seed", "student", "samples_per_question", "temperature", "top_p",
                "max_new_tokens", "batch_size", "dataset", "teacher", "base_url", "model", "teacher_temperature",
                "teacher_top_p", "concurrency", "timeout", "max_retries", "prices", "student_endpoint_url",
-               "student_endpoint_model", "prompt_policy")
+               "student_endpoint_model", "prompt_policy", "question_id")
 DEFAULT_SOURCES = ("gsm8k_train", "math_train")
 
 

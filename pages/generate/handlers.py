@@ -88,6 +88,13 @@ def load_last_config() -> list:
         return [gr.skip()] * (len(FORM_FIELDS) + 1)
 
 
+def question_preview(source: str, question_id: str) -> str:
+    """The question a One-Shot CFT job would use, with its reference answer (or the error naming what is missing)."""
+    from cft.generate.oneshot import describe_question
+
+    return describe_question(source, question_id)
+
+
 def show_current():
     """After a launch: the job list shows the new job (not the one picked before), so its progress is what moves."""
     view = job_view(None)
