@@ -62,3 +62,30 @@ def test_generation_counts_each_student_answer_from_an_endpoint(cft_home):
     sampling = [g for phase, g in seen if phase == "sampling responses"]
     assert {1, 2, 3} <= set(sampling), seen  # per batch it would jump from 0 to 4
     assert sampling == sorted(sampling)  # never backwards
+
+
+def test_the_pages_mark_an_eta_from_one_unit_as_rough(cft_home):
+    import os
+    import time
+
+    from cft import jobs
+    from cft.generate import job as generation
+    from pages.compare import view as compare_view
+    from pages.generate.view import job_view
+
+    job = jobs.JobDir(eval_dir("rough"))
+    job.write_config({"name": "rough", "kind": "eval"})
+    job.write_status("running", pid=os.getpid())
+    gen = generation.new_job(GenerateConfig(dataset="estimate-gen"))
+    gen.write_status("running", pid=os.getpid())
+    for j in (job, gen):
+        j.write_progress(0, 10)
+        time.sleep(0.05)
+        j.write_progress(1, 10)  # the first unit: an ETA at once, marked as rough
+    assert compare_view.jobs_table()[0][-1].startswith("~") and "(rough estimate)" in compare_view.jobs_table()[0][-1]
+    assert "ETA ~" in job_view(gen.name)["counts"] and "(rough estimate)" in job_view(gen.name)["counts"]
+    for j in (job, gen):
+        time.sleep(0.05)
+        j.write_progress(2, 10)  # a second unit: the observed rate, no mark
+    assert "rough" not in compare_view.jobs_table()[0][-1] and compare_view.jobs_table()[0][-1] != "–"
+    assert "(rough estimate)" not in job_view(gen.name)["counts"] and "ETA 0:" in job_view(gen.name)["counts"]

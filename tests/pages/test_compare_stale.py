@@ -91,3 +91,30 @@ def test_a_stale_diff_through_the_app(cft_home):
         with pytest.raises(Exception) as info:  # gradio_client re-raises the server's gr.Error
             client.predict("base", "removed-eval", api_name="/compare_diff")
         assert "'removed-eval' does not exist" in str(info.value)
+
+
+def test_a_stale_eval_in_chromium_names_it_after_the_lists_moved_on(cft_home):
+    """The eval is deleted while the page is open; the timer re-reads the lists (the picked value stays shown) and
+    Diff says which eval is gone, in a toast, instead of an empty diff or Gradio's "not in the list of choices"."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import CHROMIUM, CHROMIUM_ARGS, browser_wait, launched_app
+
+    _eval("base", {"p0": False, "p1": True})
+    _eval("cft", {"p0": True, "p1": True})
+    with launched_app() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(url)
+        page.get_by_role("tab", name="Compare").click()
+        page.get_by_text("What CFT fixed and broke").click()
+        browser_wait(lambda: page.locator("#cmp-cft-eval input").input_value() == "cft", what="the CFT eval")
+        shutil.rmtree(eval_dir("cft"))
+        page.wait_for_timeout(4000)  # a timer tick (3 s): the lists no longer offer it
+        page.locator("#cmp-diff").click()
+        toast = page.locator(".toast-body")
+        browser_wait(lambda: toast.count() > 0, what="the error toast")
+        text = " ".join(toast.all_inner_texts())
+        assert "'cft' does not exist" in text and "Refresh lists" in text, text
+        assert "not in the list of choices" not in text
+        browser.close()
