@@ -192,3 +192,31 @@ def test_preview_of_an_ablated_run_shows_the_changed_targets_and_counts(capsys):
            "wrong share 0.5455, 2 resampled repeats" in out  # round(5.5) wrong of 11; 5 right from 3
     target = out.split(">>> TARGET >>>", 1)[1].split("=====", 1)[0].strip()
     assert re.match(r"Conclusion: (right|wrong) \[END\]<\|im_end\|>\n\ncft: 11 training examples", target)
+
+
+def test_human_ablation_finds_what_an_annotator_corrected_in_imported_real_critiques(one_shot_path, embedded_tokenizer):
+    """Imported critiques keep the teacher's text as original_critique; a correction saved through the review path
+    is the one sample where the two arms differ, and the only one both arms train on."""
+    from cft.data import review
+    from cft.data.formats.importer import import_file
+    from cft.data.store import Store
+    from cft.reproduce import ablation
+    from cft.train.examples import load_samples, make_pairs
+
+    store = Store()
+    import_file(store, one_shot_path, "os")
+    samples = list(store.iter_samples("os"))
+    assert len(samples) == 600 and all(s.original_critique == s.critique for s in samples)
+    target = samples[5]
+    fixed = target.critique.replace("Conclusion: right [END]", "Actually the cube root is 12.7.\n\nConclusion: wrong [END]")
+    assert fixed != target.critique
+    review.save(store, target.id, fixed, status="reviewed", expected_revision=target.revision, annotator="ann")
+    base = TrainConfig(name="hu", dataset="os", base_model="embedded", max_steps=3, eval_fraction=0,
+                       max_length=2048).validate()
+    teacher, human = ablation.plans(base, "human")
+    assert teacher.data.stats["pairs"] == human.data.stats["pairs"] == 1
+    assert teacher.data.stats["ablation_excluded"] == 599
+    kept = load_samples(base)
+    (pt,), _ = make_pairs(teacher.config, embedded_tokenizer, kept)
+    (ph,), _ = make_pairs(human.config, embedded_tokenizer, kept)
+    assert pt.prompt == ph.prompt and pt.target == target.critique and ph.target == fixed
