@@ -127,6 +127,10 @@ def launch(base, kind: str, *, ratio: float | None = None, name: str = "", seeds
         raise UserError(f"ablation {name!r} already exists: pick another name")
     if not 1 <= int(seeds) <= 10:
         raise UserError(f"ablation seeds: expected 1 to 10 training seeds per arm, got {seeds!r}")
+    from cft import demo
+
+    if int(seeds) > 1 and demo.is_demo():  # a public CPU Space runs a pair at most, not 2 x seeds jobs
+        raise UserError("demo mode: one training seed per arm (seeds 1)")
     seed_list = [base.seed + k for k in range(int(seeds))]
     pairs = [plans(base.replace(name=name, seed=seed), kind, ratio, tag=f"-s{seed}" if seeds > 1 else "",
                    side_by_side=2 * len(seed_list)) for seed in seed_list]

@@ -245,6 +245,14 @@ def test_several_seeds_launch_a_pair_per_seed_and_the_report_compares_over_them(
     assert "3 seeds a side" in ablation.launch_text(record)
     with pytest.raises(UserError, match="already exists"):
         ablation.launch(base, "verdict-only", name="ms", seeds=3)
+    from cft import demo
+
+    with monkeypatch.context() as m:
+        m.setattr(demo, "is_demo", lambda: True)
+        with pytest.raises(UserError, match="demo mode: one training seed per arm"):
+            ablation.launch(base, "verdict-only", name="ms2", seeds=2)
+    with pytest.raises(UserError, match="1 to 10 training seeds"):
+        ablation.launch(base, "verdict-only", name="ms3", seeds=0)
     configs = [[], []]
     for side, runs_ in enumerate(ablation.arm_runs(a) for a in record["arms"]):
         for k, run in enumerate(runs_):
