@@ -123,4 +123,10 @@ def load_config(name: str | None) -> list:
     if config.pair:
         partners = sum(1 for r in runs.list_runs() if r["pair"] == config.pair)
         kind = "all" if partners >= 3 else "both"
-    return [*values, kind, f"Loaded the config of `{name}` into the form ({kind}); change what you like and launch."]
+    note = ""
+    if (config.critique_source, config.critique_transform, config.sample_require, config.wrong_ratio) != \
+            ("current", "full", "", -1.0):
+        note = (" It is an ablation arm: its critique settings are not form fields, so relaunch the ablation from "
+                "the Ablation accordion to train them again.")
+    return [*values, kind, f"Loaded the config of `{name}` into the form ({kind}); change what you like and "
+                           f"launch.{note}"]

@@ -50,3 +50,13 @@ def test_ablation_pair_launches_from_the_train_tab_and_its_report_carries_the_pa
             client.predict("human", 0.5, 1, "hu", "cpu-quick", *_form_args(config), api_name="/launch_ablation")
         assert "Traceback" not in str(caught.value)
         assert not (cft_home / "runs" / "hu-teacher").exists()
+
+
+def test_loading_an_ablation_arms_config_says_its_critique_settings_are_not_in_the_form(cft_home):
+    from cft.train import TrainConfig
+    from pages.train.handlers import load_config
+
+    for name, transform in (("arm-verdict", "verdict-only"), ("plain", "full")):
+        runs.job(name).write_config(TrainConfig(name=name, dataset="mini", critique_transform=transform).to_dict())
+    assert "It is an ablation arm" in load_config("arm-verdict")[-1]
+    assert "ablation" not in load_config("plain")[-1]
