@@ -5,11 +5,12 @@
     python -m cft ablate --dataset D --kind verdict-only --preset gpu --detach
     python -m cft ablate --dataset D --kind ratio --ratio 0.5                 # natural vs 50% wrong verdicts
     python -m cft ablate --dataset D --kind verdict-only --seeds 3            # 3 training seeds a side
-    python -m cft ablate --report abl1 --benchmark gsm8k --limit 50           # evaluate both arms, compare them
+    python -m cft ablate --report abl1 --benchmark gsm8k --eval-limit 50      # evaluate both arms, compare them
     python -m cft ablate --list
 
-Both arms are CFT runs (``NAME-<arm>``; ``NAME-<arm>-s<seed>`` with --seeds) with the same samples, hyperparameters, seed and optimizer steps; only
-their targets differ (cft.train.ablations). ``--report`` evaluates each arm's final adapter on the same benchmark
+Both arms are CFT runs (``NAME-<arm>``; ``NAME-<arm>-s<seed>`` with --seeds) with the same samples,
+hyperparameters, seed and optimizer steps; only their targets differ (cft.train.ablations). ``--limit`` caps the
+training samples; ``--eval-limit`` the benchmark items of the report. ``--report`` evaluates each arm's final adapter on the same benchmark
 items, greedy (an eval already done with the same fingerprint is reused), then prints what ``python -m cft compare``
 prints for the baseline arm against the candidate and writes ``<workspace>/ablations/NAME.md``.
 """
