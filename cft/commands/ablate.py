@@ -4,11 +4,13 @@
     python -m cft ablate --dataset D --kind strip-solution --max-steps 40     # full vs solutions stripped
     python -m cft ablate --dataset D --kind verdict-only --preset gpu --detach
     python -m cft ablate --dataset D --kind ratio --ratio 0.5                 # natural vs 50% wrong verdicts
-    python -m cft ablate --report abl1 --benchmark gsm8k --limit 50           # evaluate both arms, compare them
+    python -m cft ablate --dataset D --kind verdict-only --seeds 3            # 3 training seeds a side
+    python -m cft ablate --report abl1 --benchmark gsm8k --eval-limit 50      # evaluate both arms, compare them
     python -m cft ablate --list
 
-Both arms are CFT runs (``NAME-<arm>``) with the same samples, hyperparameters, seed and optimizer steps; only
-their targets differ (cft.train.ablations). ``--report`` evaluates each arm's final adapter on the same benchmark
+Both arms are CFT runs (``NAME-<arm>``; ``NAME-<arm>-s<seed>`` with --seeds) with the same samples,
+hyperparameters, seed and optimizer steps; only their targets differ (cft.train.ablations). ``--limit`` caps the
+training samples; ``--eval-limit`` the benchmark items of the report. ``--report`` evaluates each arm's final adapter on the same benchmark
 items, greedy (an eval already done with the same fingerprint is reused), then prints what ``python -m cft compare``
 prints for the baseline arm against the candidate and writes ``<workspace>/ablations/NAME.md``.
 """
@@ -29,6 +31,8 @@ def register(sub) -> None:
     p.add_argument("--ratio", type=float, help="with --kind ratio: the candidate's share of wrong verdicts, in [0, 1]")
     p.add_argument("--dataset", help="store dataset to train on")
     p.add_argument("--name", help="ablation name (its runs: NAME-<arm>); default abl-<kind>-<date>-<time>")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="training seeds per arm (runs NAME-<arm>-s<seed>); the report compares over all of them")
     p.add_argument("--preset", default="cpu-quick", help="a training preset (cpu-quick, gpu, ...)")
     p.add_argument("--base-model", help="'embedded' (default), a local model dir or a Hub id")
     p.add_argument("--max-steps", type=int)
@@ -70,7 +74,7 @@ def run(args) -> int:
     if args.list:
         for name in ablation.list_names():
             record = ablation.read(name)
-            print(f"{name}: {record['kind']}, runs {', '.join(a['run'] for a in record['arms'])}")
+            print(f"{name}: {record['kind']}, runs {', '.join(r for a in record['arms'] for r in ablation.arm_runs(a))}")
         return 0
     if args.report:
         record = ablation.read(args.report)
@@ -86,7 +90,8 @@ def run(args) -> int:
     if args.kind != "ratio" and args.ratio is not None:
         raise UserError("--ratio applies only to --kind ratio")
     name = args.name or ablation.fresh_name(args.kind)
-    record = ablation.launch(_base_config(args).replace(name=name), args.kind, ratio=args.ratio, name=name)
+    record = ablation.launch(_base_config(args).replace(name=name), args.kind, ratio=args.ratio, name=name,
+                             seeds=args.seeds)
     print("launched " + ablation.launch_text(record))
     for arm in record["arms"]:
         for warning in arm["warnings"]:
@@ -96,4 +101,4 @@ def run(args) -> int:
         return 0
     from cft.commands.train import follow
 
-    return follow([a["run"] for a in record["arms"]])
+    return follow([r for a in record["arms"] for r in ablation.arm_runs(a)])

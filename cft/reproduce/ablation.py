@@ -83,9 +83,10 @@ def fresh_name(kind: str) -> str:
     return name
 
 
-def plans(base, kind: str, ratio: float | None = None):
-    """The two arms' plans: the base config (mode cft) with each arm's overrides, built from one sample list and
-    one tokenizer, with equal optimizer steps. Refuses a pair with no sample to compare on."""
+def plans(base, kind: str, ratio: float | None = None, *, tag: str = "", side_by_side: int = 2):
+    """The two arms' plans (runs ``<base.name>-<arm><tag>``): the base config (mode cft) with each arm's overrides,
+    built from one sample list and one tokenizer, with equal optimizer steps. Refuses a pair with no sample to
+    compare on. ``side_by_side``: how many runs will train at once (on a CPU each gets its share of the cores)."""
     from cft import models
     from cft.train import runs
     from cft.train.ablations import corrected
@@ -99,13 +100,13 @@ def plans(base, kind: str, ratio: float | None = None):
                         "annotator corrected (a critique whose teacher original differs): correct some in the Data "
                         "tab first")
     common: dict = dict(budget=ABLATION_NOTE, pair="")
-    if base.torch_threads == 0 and runs._gpu_count() == 0:  # the arms train side by side: half the cores each
+    if base.torch_threads == 0 and runs._gpu_count() == 0:  # the runs train side by side: a share of the cores each
         from cft.train.hardware import physical_cores
 
-        common["torch_threads"] = max(1, physical_cores() // 2)
+        common["torch_threads"] = max(1, physical_cores() // max(1, side_by_side))
     tokenizer = models.load_tokenizer(base.base_model)
     world = max(1, runs._gpu_count())
-    built = [make_plan(base.replace(name=f"{base.name}-{suffix}", **over, **common), samples=samples,
+    built = [make_plan(base.replace(name=f"{base.name}-{suffix}{tag}", **over, **common), samples=samples,
                        tokenizer=tokenizer, world_size=world) for suffix, over in arms(kind, ratio)]
     steps = base.max_steps if base.max_steps > 0 else built[0].steps
     out = []
@@ -115,25 +116,41 @@ def plans(base, kind: str, ratio: float | None = None):
     return out
 
 
-def launch(base, kind: str, *, ratio: float | None = None, name: str = "") -> dict:
-    """Launch both arms of an ablation (CFT runs ``NAME-<arm>``) and record the pair; returns the record."""
+def launch(base, kind: str, *, ratio: float | None = None, name: str = "", seeds: int = 1) -> dict:
+    """Launch both arms of an ablation and record them; returns the record. One seed: runs ``NAME-<arm>``;
+    several (a claim that rests on training wants them): ``NAME-<arm>-s<seed>`` for seeds base.seed, +1, ...,
+    each seed's pair with equal steps, and the report compares the arms over all seeds."""
     from cft.train import runs
 
     name = workspace.check_name(name or base.name or fresh_name(kind), "ablation name")
     if record_path(name).exists():
         raise UserError(f"ablation {name!r} already exists: pick another name")
-    pair = plans(base.replace(name=name), kind, ratio)
-    for plan in pair:  # refuse before starting either
+    if not 1 <= int(seeds) <= 10:
+        raise UserError(f"ablation seeds: expected 1 to 10 training seeds per arm, got {seeds!r}")
+    from cft import demo
+
+    if int(seeds) > 1 and demo.is_demo():  # a public CPU Space runs a pair at most, not 2 x seeds jobs
+        raise UserError("demo mode: one training seed per arm (seeds 1)")
+    seed_list = [base.seed + k for k in range(int(seeds))]
+    pairs = [plans(base.replace(name=name, seed=seed), kind, ratio, tag=f"-s{seed}" if seeds > 1 else "",
+                   side_by_side=2 * len(seed_list)) for seed in seed_list]
+    for plan in (p for pair in pairs for p in pair):  # refuse before starting any
         if runs.job(plan.config.name).exists():
             raise UserError(f"run {plan.config.name!r} already exists: pick another ablation name")
-    started = [runs.launch(plan.config, plan=plan) for plan in pair]
+    started = [runs.launch(plan.config, plan=plan) for pair in pairs for plan in pair]
     record = {"name": name, "kind": kind, "ratio": ratio, "what": KINDS[kind][0], "dataset": base.dataset,
-              "steps": pair[0].steps, "created_at": time.time(),
-              "arms": [{"role": role, "arm": suffix, "run": plan.config.name, "overrides": over,
-                        "stats": plan.stats, "warnings": plan.warnings}
-                       for role, (suffix, over), plan in zip(("baseline", "candidate"), arms(kind, ratio), pair)]}
+              "steps": pairs[0][0].steps, "seeds": seed_list, "created_at": time.time(),
+              "arms": [{"role": role, "arm": suffix, "run": pairs[0][i].config.name,
+                        "runs": [pair[i].config.name for pair in pairs], "overrides": over,
+                        "stats": pairs[0][i].stats, "warnings": pairs[0][i].warnings}
+                       for i, (role, (suffix, over)) in enumerate(zip(("baseline", "candidate"), arms(kind, ratio)))]}
     jobs.write_json_atomic(record_path(name), record)
     return {**record, "started": started}
+
+
+def arm_runs(arm: dict) -> list[str]:
+    """An arm's runs, one per seed."""
+    return list(arm.get("runs") or [arm["run"]])
 
 
 def read(name: str) -> dict:
@@ -151,17 +168,20 @@ def list_names() -> list[str]:
 
 def launch_text(record: dict) -> str:
     a, b = record["arms"]
-    return (f"ablation {record['name']} ({record['kind']}: {record['what']}): baseline {a['run']} "
-            f"({a['stats']['train']} examples), candidate {b['run']} ({b['stats']['train']} examples), "
-            f"both for {record['steps']} steps (equal optimizer updates)")
+    seeds = record.get("seeds") or [None]
+    each = f", {len(seeds)} seeds a side" if len(seeds) > 1 else ""
+    return (f"ablation {record['name']} ({record['kind']}: {record['what']}): baseline {', '.join(arm_runs(a))} "
+            f"({a['stats']['train']} examples), candidate {', '.join(arm_runs(b))} ({b['stats']['train']} examples), "
+            f"both for {record['steps']} steps (equal optimizer updates){each}")
 
 
 # ------------------------------------------------------------------------------------------------ the report
 
 
 def eval_configs(record: dict, *, benchmark: str = "gsm8k", limit: int | None = 50, seed: int = 0,
-                 max_new_tokens: int = 512, batch_size: int = 8) -> list:
-    """One greedy eval per arm, of the same benchmark items, each arm's final adapter on its base model."""
+                 max_new_tokens: int = 512, batch_size: int = 8) -> list[list]:
+    """Per arm (baseline, candidate), one greedy eval per run (seed), all of the same benchmark items, each run's
+    final adapter on its base model."""
     from cft.evaluate import EvalConfig
     from cft.train import runs
 
@@ -171,11 +191,19 @@ def eval_configs(record: dict, *, benchmark: str = "gsm8k", limit: int | None = 
     bench = Path(benchmark).stem if benchmark.endswith(".jsonl") else benchmark
     out = []
     for arm in record["arms"]:
-        run = runs.config_of(arm["run"])
-        out.append(EvalConfig(name=f"{arm['run']}-{bench}-{limit or 'all'}", model=run.base_model,
-                              adapter=arm["run"], benchmark=benchmark, limit=limit, seed=seed, greedy=True,
-                              max_new_tokens=max_new_tokens, batch_size=batch_size, prompt_policy=run.prompt_policy))
+        side = []
+        for name in arm_runs(arm):
+            run = runs.config_of(name)
+            side.append(EvalConfig(name=f"{name}-{bench}-{limit or 'all'}", model=run.base_model, adapter=name,
+                                   benchmark=benchmark, limit=limit, seed=seed, greedy=True,
+                                   max_new_tokens=max_new_tokens, batch_size=batch_size,
+                                   prompt_policy=run.prompt_policy))
+        out.append(side)
     return out
+
+
+def _flat(configs: list[list]) -> list:
+    return [c for side in configs for c in side]
 
 
 def unfinished(record: dict) -> list[str]:
@@ -183,10 +211,10 @@ def unfinished(record: dict) -> list[str]:
     from cft.train import runs
 
     out = []
-    for arm in record["arms"]:
-        info = runs.get(arm["run"])
+    for name in (n for arm in record["arms"] for n in arm_runs(arm)):
+        info = runs.get(name)
         if info["status"] != "completed":
-            out.append(f"{arm['run']} ({info['status']} {info['step']}/{info['max_steps']})")
+            out.append(f"{name} ({info['status']} {info['step']}/{info['max_steps']})")
     return out
 
 
@@ -199,7 +227,7 @@ def evaluate(record: dict, configs: list, log: Log = print) -> None:
     if waiting:
         raise UserError(f"ablation {record['name']}: not every arm has finished training: {', '.join(waiting)}")
     ledger = Ledger()
-    for config in configs:
+    for config in _flat(configs):
         _run(config, run_eval, ledger, log)
 
 
@@ -213,7 +241,7 @@ def launch_evals(record: dict, configs: list) -> list[str]:
     if waiting:
         raise UserError(f"ablation {record['name']}: not every arm has finished training: {', '.join(waiting)}")
     started = []
-    for config in configs:
+    for config in _flat(configs):
         summary = read_summary(config.name)
         state = jobs.JobDir(eval_dir(config.name)).status().get("state")
         if (summary and summary.get("complete")) or state in jobs.ACTIVE:
@@ -226,27 +254,32 @@ def launch_evals(record: dict, configs: list) -> list[str]:
 def evals_done(configs: list) -> bool:
     from cft.evaluate.results import read_summary
 
-    return all((read_summary(c.name) or {}).get("complete") for c in configs)
+    return all((read_summary(c.name) or {}).get("complete") for c in _flat(configs))
 
 
 def report(record: dict, configs: list, *, seed: int = 0) -> tuple[dict, str, Path]:
-    """The paired comparison of the arms' finished evals (baseline first), its markdown, and where it was written."""
+    """The paired comparison of the arms' finished evals (baseline first; several seeds a side: each item's mean
+    over seeds, cft.evaluate.paired), its markdown, and where it was written."""
     from cft.evaluate.paired import compare_evals, comparison_lines
     from cft.train.plan import read_meta
     from cft.train import runs
 
     if not evals_done(configs):
-        raise UserError(f"ablation {record['name']}: the arms' evals have not finished ({', '.join(c.name for c in configs)})")
-    result = compare_evals(configs[0].name, configs[1].name, seed=seed)
+        raise UserError(f"ablation {record['name']}: the arms' evals have not finished "
+                        f"({', '.join(c.name for c in _flat(configs))})")
+    result = compare_evals([c.name for c in configs[0]], [c.name for c in configs[1]], seed=seed)
+    seeds = record.get("seeds") or [None]
     lines = [f"# Ablation {record['name']}: {record['kind']}", "", f"{record['what'][0].upper()}{record['what'][1:]}; "
-             f"dataset `{record['dataset']}`, {record['steps']} optimizer steps per arm.", "",
+             f"dataset `{record['dataset']}`, {record['steps']} optimizer steps per run"
+             f"{f', {len(seeds)} training seeds a side ({seeds})' if len(seeds) > 1 else ''}.", "",
              "| role | run | arm | training examples | critiques changed | wrong share | eval |",
              "|---|---|---|---|---|---|---|"]
-    for arm, config in zip(record["arms"], configs):
-        stats = (read_meta(runs.run_dir(arm["run"])) or {}).get("stats", arm["stats"])
-        lines.append(f"| {arm['role']} | `{arm['run']}` | {arm['arm']} | {stats.get('train', '')} | "
-                     f"{stats.get('critiques_changed', 0)} | {stats.get('wrong_share', '')} | `{config.name}` |")
-    c0 = configs[0]
+    for arm, side in zip(record["arms"], configs):
+        for name, config in zip(arm_runs(arm), side):
+            stats = (read_meta(runs.run_dir(name)) or {}).get("stats", arm["stats"])
+            lines.append(f"| {arm['role']} | `{name}` | {arm['arm']} | {stats.get('train', '')} | "
+                         f"{stats.get('critiques_changed', 0)} | {stats.get('wrong_share', '')} | `{config.name}` |")
+    c0 = configs[0][0]
     lines += ["", f"Both arms evaluated on {c0.benchmark} ({c0.limit or 'all'} items, seed {c0.seed}), greedy, "
               f"max_new_tokens {c0.max_new_tokens}.", "", "## Paired statistics", "", "```",
               *comparison_lines(result), "```", ""]
@@ -268,16 +301,16 @@ def report_or_progress(name: str, **eval_kwargs) -> str:
                 "have completed (resume a stopped or failed one with the Resume button).")
     configs = eval_configs(record, **eval_kwargs)
     if evals_done(configs):
-        return report(record, configs, seed=configs[0].seed)[1]
+        return report(record, configs, seed=configs[0][0].seed)[1]
     failed = [f"`{c.name}` failed ({jobs.JobDir(eval_dir(c.name)).status().get('error') or 'see its log'}), "
-              "started again" for c in configs if jobs.JobDir(eval_dir(c.name)).status().get("state") == "failed"]
+              "started again" for c in _flat(configs) if jobs.JobDir(eval_dir(c.name)).status().get("state") == "failed"]
     started = launch_evals(record, configs)
     where = failed[:]
-    for config in configs:
+    for config in _flat(configs):
         job = jobs.JobDir(eval_dir(config.name))
         progress = job.progress()
         where.append(f"`{config.name}` {job.status().get('state', 'queued')} "
                      f"{progress.get('done', 0)}/{progress.get('total') or '?'}")
-    return (f"Ablation `{name}`: evaluating both arms on {configs[0].benchmark} "
+    return (f"Ablation `{name}`: evaluating both arms on {configs[0][0].benchmark} "
             f"({'started ' + ', '.join(started) + '; ' if started else ''}{'; '.join(where)}). "
             "Press Report again when they finish.")

@@ -48,6 +48,12 @@ _CONCLUSION = re.compile(r"conclusion\s*[:：]?\s*[*_`\s]*(right|wrong|correct|i
 _BOXED = "\\boxed"
 
 
+def changes_targets(config) -> bool:
+    """Whether a TrainConfig's ablation fields differ from the plain CFT run's (the critique as stored, all of it)."""
+    return (config.critique_source, config.critique_transform, config.sample_require, float(config.wrong_ratio)) != \
+        ("current", "full", "", NATURAL)
+
+
 def _is_heading(line: str) -> bool:
     s = line.strip()
     if not s or len(s) > 120:

@@ -162,7 +162,7 @@ class TrainConfig(JobConfig):
             from cft.train.distributed import accelerate_config_path
 
             accelerate_config_path(self.accelerate_config)  # names the field and the file when it is not one
-        from cft.train.ablations import CRITIQUE_SOURCES, CRITIQUE_TRANSFORMS, NATURAL, SAMPLE_REQUIRES
+        from cft.train.ablations import CRITIQUE_SOURCES, CRITIQUE_TRANSFORMS, NATURAL, SAMPLE_REQUIRES, changes_targets
 
         if self.critique_source not in CRITIQUE_SOURCES:
             raise bad("critique_source", " or ".join(CRITIQUE_SOURCES))
@@ -172,8 +172,7 @@ class TrainConfig(JobConfig):
             raise bad("sample_require", "'' (none), corrected or verdict")
         if self.wrong_ratio != NATURAL and not 0 <= self.wrong_ratio <= 1:
             raise bad("wrong_ratio", "a share in [0, 1], or -1 for the natural share")
-        ablated = (self.critique_source, self.critique_transform, self.sample_require, self.wrong_ratio)
-        if self.mode != "cft" and ablated != ("current", "full", "", NATURAL):
+        if self.mode != "cft" and changes_targets(self):
             raise bad("mode", "cft: critique_source, critique_transform, sample_require and wrong_ratio change CFT "
                       "targets only")
         if self.limit < 0 or self.torch_threads < 0:

@@ -88,8 +88,7 @@ def _cft_pairs(tokenizer, samples, config: TrainConfig | None = None) -> tuple[l
                                     require=config.sample_require, wrong_ratio=config.wrong_ratio, seed=config.seed)
     pairs = [Pair(prompts.render(tokenizer, prompts.cft_messages(s.question, s.response), True), target, s.question)
              for s, target in chosen]
-    ablated = (config.critique_source, config.critique_transform, config.sample_require, config.wrong_ratio)
-    return pairs, {"without_solution": 0, **(stats if ablated != ("current", "full", "", ablations.NATURAL) else {})}
+    return pairs, {"without_solution": 0, **stats}
 
 
 def _sft_pairs(tokenizer, samples, policy: str) -> tuple[list[Pair], dict]:

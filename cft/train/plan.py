@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cft.train.ablations import changes_targets
 from cft.train.config import TrainConfig
 from cft.train.examples import IGNORE, BuiltData, build_examples, load_samples, total_steps
 
@@ -90,7 +91,7 @@ def preview_text(plan: Plan, tokenizer, n: int) -> str:
     if "verified_by_reference" in s:
         lines.append(f"verified responses: {s['verified_by_reference']} by the reference answer, "
                      f"{s['verified_by_critique']} by the critique's verdict")
-    if "critiques_changed" in s:
+    if "critiques_changed" in s and changes_targets(plan.config):
         c = plan.config
         lines.append(f"critique ablation (source {c.critique_source}, transform {c.critique_transform}"
                      f"{', require ' + c.sample_require if c.sample_require else ''}): {s['critiques_changed']} "

@@ -50,6 +50,7 @@ def build() -> dict:
                 with gr.Row():
                     abl_kind = gr.Dropdown(ablation.KIND_CHOICES, value="strip-solution", label="Ablation", scale=3)
                     abl_ratio = gr.Number(value=0.5, label="wrong share (ratio kind)", minimum=0, maximum=1, scale=1)
+                    abl_seeds = gr.Number(value=1, precision=0, minimum=1, maximum=10, label="seeds per arm", scale=1)
                     abl_name = gr.Textbox(label="ablation name (empty: a fresh one)", scale=2)
                 abl_launch = gr.Button("Launch ablation pair", variant="primary", elem_id="train-ablation-launch")
                 with gr.Row():
@@ -89,7 +90,7 @@ def build() -> dict:
     launch.click(user_errors(handlers.chosen(preview=False)), inputs=[kind, preset, *form], outputs=message,
                  api_name="launch_training").then(handlers.next_name, widgets["name"], widgets["name"],
                                                   api_visibility="private")
-    abl_launch.click(user_errors(ablation.launch), inputs=[abl_kind, abl_ratio, abl_name, preset, *form],
+    abl_launch.click(user_errors(ablation.launch), inputs=[abl_kind, abl_ratio, abl_seeds, abl_name, preset, *form],
                      outputs=abl_report, api_name="launch_ablation").then(
         ablation.names_update, abl_name, abl_pick, api_visibility="private")
     abl_report_button.click(user_errors(ablation.report), inputs=[abl_pick, abl_bench, abl_limit, abl_tokens],

@@ -15,8 +15,9 @@ from pages.train.form import config_from_form
 KIND_CHOICES = [(f"{kind}: {what}", kind) for kind, (what, _, _) in ablation.KINDS.items()]
 
 
-def launch(request: gr.Request, kind: str, ratio, name: str, preset: str, *values) -> str:
-    """The Launch ablation pair button: the kind, the ratio, the ablation's name, the preset, the form's values."""
+def launch(request: gr.Request, kind: str, ratio, seeds, name: str, preset: str, *values) -> str:
+    """The Launch ablation pair button: the kind, the ratio, the training seeds per arm, the ablation's name, the
+    preset, then the form's values."""
     if kind not in ablation.KINDS:
         raise UserError(f"ablation kind: expected one of {', '.join(ablation.KINDS)}, got {kind!r}")
     name = (name or "").strip() or ablation.fresh_name(kind)
@@ -26,7 +27,8 @@ def launch(request: gr.Request, kind: str, ratio, name: str, preset: str, *value
     if preset:
         config.preset = preset
     with starting_job(request):
-        record = ablation.launch(config, kind, ratio=float(ratio) if kind == "ratio" else None, name=name)
+        record = ablation.launch(config, kind, ratio=float(ratio) if kind == "ratio" else None, name=name,
+                                 seeds=int(seeds or 1))
     warnings = [f"⚠️ `{a['run']}`: {w}" for a in record["arms"] for w in a["warnings"]]
     return "\n\n".join([f"Launched {ablation.launch_text(record)}.", *warnings,
                         f"Press **Report** once both have finished (ablation `{name}`)."])

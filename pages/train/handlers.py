@@ -6,6 +6,7 @@ import gradio as gr
 
 from cft.errors import UserError
 from cft.train import runs
+from cft.train.ablations import changes_targets
 from pages.common import starting_job
 from pages import guide
 from pages.train.form import FORM_FIELDS, LAUNCH_KINDS, config_from_form, form_value
@@ -123,4 +124,9 @@ def load_config(name: str | None) -> list:
     if config.pair:
         partners = sum(1 for r in runs.list_runs() if r["pair"] == config.pair)
         kind = "all" if partners >= 3 else "both"
-    return [*values, kind, f"Loaded the config of `{name}` into the form ({kind}); change what you like and launch."]
+    note = ""
+    if changes_targets(config):
+        note = (" It is an ablation arm: its critique settings are not form fields, so relaunch the ablation from "
+                "the Ablation accordion to train them again.")
+    return [*values, kind, f"Loaded the config of `{name}` into the form ({kind}); change what you like and "
+                           f"launch.{note}"]

@@ -25,6 +25,7 @@ def test_cli_launches_a_strip_solution_pair_and_reports_its_paired_statistics(ti
     record = json.loads((cft_home / "ablations" / "abl.json").read_text())
     assert [a["run"] for a in record["arms"]] == ["abl-full", "abl-stripped"]
     assert record["arms"][1]["stats"]["critiques_changed"] == 1
+    assert record["arms"][0]["stats"]["wrong_share"] == record["arms"][1]["stats"]["wrong_share"] == round(8 / 11, 4)
     full, stripped = runs.config_of("abl-full"), runs.config_of("abl-stripped")
     assert (full.critique_transform, stripped.critique_transform) == ("full", "strip-solution")
     assert full.max_steps == stripped.max_steps == 2 and full.learning_rate == stripped.learning_rate

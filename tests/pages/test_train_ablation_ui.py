@@ -25,7 +25,7 @@ def test_ablation_pair_launches_from_the_train_tab_and_its_report_carries_the_pa
     bench = sevens_benchmark(tmp_path / "sevens.jsonl", n=3)
     with launched_app() as url:
         client = Client(url, verbose=False)
-        message = client.predict("verdict-only", 0.5, "vo", "cpu-quick", *_form_args(config),
+        message = client.predict("verdict-only", 0.5, 1, "vo", "cpu-quick", *_form_args(config),
                                  api_name="/launch_ablation")
         assert "Launched ablation vo (verdict-only" in message and "both for 2 steps" in message
         assert "Press **Report**" in message
@@ -47,6 +47,16 @@ def test_ablation_pair_launches_from_the_train_tab_and_its_report_carries_the_pa
 
         # Bad input is a readable error, never a traceback: a human ablation on data nobody corrected.
         with pytest.raises(Exception, match="no critique an annotator corrected") as caught:
-            client.predict("human", 0.5, "hu", "cpu-quick", *_form_args(config), api_name="/launch_ablation")
+            client.predict("human", 0.5, 1, "hu", "cpu-quick", *_form_args(config), api_name="/launch_ablation")
         assert "Traceback" not in str(caught.value)
         assert not (cft_home / "runs" / "hu-teacher").exists()
+
+
+def test_loading_an_ablation_arms_config_says_its_critique_settings_are_not_in_the_form(cft_home):
+    from cft.train import TrainConfig
+    from pages.train.handlers import load_config
+
+    for name, transform in (("arm-verdict", "verdict-only"), ("plain", "full")):
+        runs.job(name).write_config(TrainConfig(name=name, dataset="mini", critique_transform=transform).to_dict())
+    assert "It is an ablation arm" in load_config("arm-verdict")[-1]
+    assert "ablation" not in load_config("plain")[-1]

@@ -167,7 +167,7 @@ def test_report_compares_the_arms_item_by_item_with_the_paired_statistics(cft_ho
         (eval_dir(name) / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         jobs.write_json_atomic(eval_dir(name) / "summary.json", {"name": name, "complete": True, "benchmark": "g",
                                                                  "max_new_tokens": 64, "greedy": True})
-        configs.append(SimpleNamespace(name=name, benchmark="g", limit=10, seed=0, max_new_tokens=64))
+        configs.append([SimpleNamespace(name=name, benchmark="g", limit=10, seed=0, max_new_tokens=64)])
     result, text, path = ablation.report(record, configs)
     assert (result["n"], result["fixed"], result["broke"]) == (10, 7, 1)
     assert (result["baseline_correct"], result["candidate_correct"]) == (2, 8)
@@ -192,3 +192,79 @@ def test_preview_of_an_ablated_run_shows_the_changed_targets_and_counts(capsys):
            "wrong share 0.5455, 2 resampled repeats" in out  # round(5.5) wrong of 11; 5 right from 3
     target = out.split(">>> TARGET >>>", 1)[1].split("=====", 1)[0].strip()
     assert re.match(r"Conclusion: (right|wrong) \[END\]<\|im_end\|>\n\ncft: 11 training examples", target)
+
+
+def test_human_ablation_finds_what_an_annotator_corrected_in_imported_real_critiques(one_shot_path, embedded_tokenizer):
+    """Imported critiques keep the teacher's text as original_critique; a correction saved through the review path
+    is the one sample where the two arms differ, and the only one both arms train on."""
+    from cft.data import review
+    from cft.data.formats.importer import import_file
+    from cft.data.store import Store
+    from cft.reproduce import ablation
+    from cft.train.examples import load_samples, make_pairs
+
+    store = Store()
+    import_file(store, one_shot_path, "os")
+    samples = list(store.iter_samples("os"))
+    assert len(samples) == 600 and all(s.original_critique == s.critique for s in samples)
+    target = samples[5]
+    fixed = target.critique.replace("Conclusion: right [END]", "Actually the cube root is 12.7.\n\nConclusion: wrong [END]")
+    assert fixed != target.critique
+    review.save(store, target.id, fixed, status="reviewed", expected_revision=target.revision, annotator="ann")
+    base = TrainConfig(name="hu", dataset="os", base_model="embedded", max_steps=3, eval_fraction=0,
+                       max_length=2048).validate()
+    teacher, human = ablation.plans(base, "human")
+    assert teacher.data.stats["pairs"] == human.data.stats["pairs"] == 1
+    assert teacher.data.stats["ablation_excluded"] == 599
+    kept = load_samples(base)
+    (pt,), _ = make_pairs(teacher.config, embedded_tokenizer, kept)
+    (ph,), _ = make_pairs(human.config, embedded_tokenizer, kept)
+    assert pt.prompt == ph.prompt and pt.target == target.critique and ph.target == fixed
+
+
+def test_several_seeds_launch_a_pair_per_seed_and_the_report_compares_over_them(cft_home, monkeypatch):
+    """Three seeds a side: six runs NAME-<arm>-s<seed> with equal steps, and the report's test is the paired
+    permutation test over per-item means (launches stubbed: this checks the plan and the record, not training)."""
+    from types import SimpleNamespace
+
+    from cft import jobs
+    from cft.evaluate.config import eval_dir
+    from cft.reproduce import ablation
+    from cft.train import runs
+
+    put_mini_dataset()
+    launched = []
+    monkeypatch.setattr(runs, "launch", lambda config, plan=None: launched.append(config) or {"name": config.name})
+    base = TrainConfig(name="ms", dataset="mini", base_model="embedded", max_steps=4, seed=7).validate()
+    record = ablation.launch(base, "verdict-only", name="ms", seeds=3)
+    assert [c.name for c in launched] == ["ms-full-s7", "ms-verdict-s7", "ms-full-s8", "ms-verdict-s8",
+                                          "ms-full-s9", "ms-verdict-s9"]
+    assert [c.seed for c in launched] == [7, 7, 8, 8, 9, 9] and {c.max_steps for c in launched} == {4}
+    assert record["seeds"] == [7, 8, 9] and ablation.arm_runs(record["arms"][1]) == ["ms-verdict-s7", "ms-verdict-s8",
+                                                                                     "ms-verdict-s9"]
+    assert "3 seeds a side" in ablation.launch_text(record)
+    with pytest.raises(UserError, match="already exists"):
+        ablation.launch(base, "verdict-only", name="ms", seeds=3)
+    from cft import demo
+
+    with monkeypatch.context() as m:
+        m.setattr(demo, "is_demo", lambda: True)
+        with pytest.raises(UserError, match="demo mode: one training seed per arm"):
+            ablation.launch(base, "verdict-only", name="ms2", seeds=2)
+    with pytest.raises(UserError, match="1 to 10 training seeds"):
+        ablation.launch(base, "verdict-only", name="ms3", seeds=0)
+    configs = [[], []]
+    for side, runs_ in enumerate(ablation.arm_runs(a) for a in record["arms"]):
+        for k, run in enumerate(runs_):
+            name = f"{run}-g"
+            rows = [{"id": f"q{i}", "correct": (i < 2 + 5 * side) and not (side and k == 0 and i == 6)}
+                    for i in range(10)]
+            eval_dir(name).mkdir(parents=True)
+            (eval_dir(name) / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+            jobs.write_json_atomic(eval_dir(name) / "summary.json", {"name": name, "complete": True})
+            configs[side].append(SimpleNamespace(name=name, benchmark="g", limit=10, seed=0, max_new_tokens=64))
+    result, text, _ = ablation.report(record, configs)
+    assert result["test"] == "paired permutation" and (result["fixed"], result["broke"]) == (5, 0)
+    assert result["baseline_correct"] == 2 and abs(result["candidate_correct"] - (7 - 1 / 3)) < 0.01
+    assert "paired permutation p = " in text and "3 training seeds a side ([7, 8, 9])" in text
+    assert text.count("| candidate |") == 3
