@@ -50,20 +50,10 @@ def register(sub) -> None:
 
 
 def _base_config(args):
+    from cft.commands.train import flag_overrides
     from cft.train.presets import preset_config
 
-    overrides: dict = {}
-    for item in args.set:
-        if "=" not in item:
-            raise UserError(f"--set {item!r}: expected FIELD=VALUE")
-        key, value = item.split("=", 1)
-        overrides[key.strip()] = value
-    for flag, field in (("base_model", "base_model"), ("max_steps", "max_steps"), ("limit", "limit"),
-                        ("dataset", "dataset")):
-        if getattr(args, flag) is not None:
-            overrides[field] = getattr(args, flag)
-    if args.reviewed_only:
-        overrides["sample_filter"] = "reviewed"
+    overrides = flag_overrides(args)
     overrides.update(name=args.name or "ablation", mode="cft")
     return preset_config(args.preset, **overrides)
 

@@ -73,25 +73,35 @@ def register(sub) -> None:
     p.set_defaults(handler=run_runs)
 
 
-def build_config(args):
-    from cft.train import TrainConfig
-    from cft.train.presets import preset_config
+# flag -> TrainConfig field, for the flags a command has (train has them all; ablate some)
+FLAG_FIELDS = (("base_model", "base_model"), ("max_steps", "max_steps"), ("epochs", "num_epochs"),
+               ("lr", "learning_rate"), ("batch_size", "per_device_batch_size"), ("max_length", "max_length"),
+               ("limit", "limit"), ("dataset", "dataset"), ("prompt_policy", "prompt_policy"),
+               ("accelerate_config", "accelerate_config"), ("num_processes", "num_processes"),
+               ("quantization", "quantization"), ("report_to", "report_to"))
 
+
+def flag_overrides(args) -> dict:
+    """The TrainConfig fields a command line sets: each ``--set FIELD=VALUE``, then the named flags given."""
     overrides: dict = {}
     for item in args.set:
         if "=" not in item:
             raise UserError(f"--set {item!r}: expected FIELD=VALUE")
         key, value = item.split("=", 1)
         overrides[key.strip()] = value
-    for flag, field in (("base_model", "base_model"), ("max_steps", "max_steps"), ("epochs", "num_epochs"),
-                        ("lr", "learning_rate"), ("batch_size", "per_device_batch_size"), ("max_length", "max_length"),
-                        ("limit", "limit"), ("dataset", "dataset"), ("prompt_policy", "prompt_policy"),
-                        ("accelerate_config", "accelerate_config"), ("num_processes", "num_processes"),
-                        ("quantization", "quantization"), ("report_to", "report_to")):
-        if getattr(args, flag) is not None:
+    for flag, field in FLAG_FIELDS:
+        if getattr(args, flag, None) is not None:
             overrides[field] = getattr(args, flag)
-    if args.reviewed_only:
+    if getattr(args, "reviewed_only", False):
         overrides["sample_filter"] = "reviewed"
+    return overrides
+
+
+def build_config(args):
+    from cft.train import TrainConfig
+    from cft.train.presets import preset_config
+
+    overrides = flag_overrides(args)
     overrides["name"] = args.name or time.strftime("run-%m%d-%H%M%S")
     overrides["mode"] = "cft" if args.mode in PAIRS else args.mode
     if args.config:

@@ -75,12 +75,9 @@ def name_taken(name: str) -> bool:
 
 
 def fresh_name(kind: str) -> str:
-    base = f"abl-{kind}-{time.strftime('%m%d-%H%M')}"
-    name, n = base, 1
-    while name_taken(name):
-        n += 1
-        name = f"{base}-{n}"
-    return name
+    from cft.train import runs
+
+    return runs.fresh_name(f"abl-{kind}", taken=name_taken)
 
 
 def plans(base, kind: str, ratio: float | None = None, *, tag: str = "", side_by_side: int = 2):
@@ -91,7 +88,7 @@ def plans(base, kind: str, ratio: float | None = None, *, tag: str = "", side_by
     from cft.train import runs
     from cft.train.ablations import corrected
     from cft.train.examples import load_samples
-    from cft.train.plan import Plan, make_plan, warnings_for
+    from cft.train.plan import make_plan
 
     base = base.replace(mode="cft").validate()
     samples = load_samples(base)
@@ -108,12 +105,7 @@ def plans(base, kind: str, ratio: float | None = None, *, tag: str = "", side_by
     world = max(1, runs._gpu_count())
     built = [make_plan(base.replace(name=f"{base.name}-{suffix}{tag}", **over, **common), samples=samples,
                        tokenizer=tokenizer, world_size=world) for suffix, over in arms(kind, ratio)]
-    steps = base.max_steps if base.max_steps > 0 else built[0].steps
-    out = []
-    for plan in built:
-        cfg = plan.config.replace(max_steps=steps)
-        out.append(Plan(cfg, plan.data, steps, warnings_for(cfg, plan.data, steps)))
-    return out
+    return runs.equal_steps(built, base.max_steps)
 
 
 def launch(base, kind: str, *, ratio: float | None = None, name: str = "", seeds: int = 1) -> dict:

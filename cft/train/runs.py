@@ -123,7 +123,13 @@ def pair_plans(config: TrainConfig, modes=("cft", "sft"), *, side_by_side: bool 
             if skipped is None or m == "cft":
                 raise
             skipped[m] = str(exc)
-    steps = config.max_steps if config.max_steps > 0 else plans[0].steps
+    return equal_steps(plans, config.max_steps)
+
+
+def equal_steps(plans: list, max_steps: int) -> list:
+    """The plans re-made to take the same number of optimizer steps: ``max_steps`` when set, else the first plan's
+    (a paired comparison gives every side the same budget), each with the warnings of its own data."""
+    steps = max_steps if max_steps > 0 else plans[0].steps
     out = []
     for plan in plans:
         cfg = plan.config.replace(max_steps=steps)
@@ -152,12 +158,14 @@ def name_taken(name: str) -> bool:
         return False
 
 
-def fresh_name(prefix: str = "run") -> str:
+def fresh_name(prefix: str = "run", taken=None) -> str:
     """A run name no run or pair uses yet: ``run-MMDD-HHMM``, then ``-2``, ``-3``... (read at each call, never
-    frozen at server start, so a second launch of the same form does not collide)."""
+    frozen at server start, so a second launch of the same form does not collide). ``taken(name)`` says whether a
+    name is in use (default: :func:`name_taken`)."""
+    taken = taken or name_taken
     base = f"{prefix}-{time.strftime('%m%d-%H%M')}"
     name, n = base, 1
-    while name_taken(name):
+    while taken(name):
         n += 1
         name = f"{base}-{n}"
     return name
