@@ -88,8 +88,25 @@ def run(args) -> int:
     from cft.generate import job as generate
 
     api_key = os.environ.get("OPENAI_API_KEY")
-    if args.train_cft and args.background:
-        raise UserError("--train-cft follows the generation to its end: run it without --background")
+    run_config = None
+    if args.train_cft:
+        if args.background or args.limit is not None or args.resume:
+            raise UserError("--train-cft follows one new generation to its end: run it without --background, "
+                            "--limit or --resume")
+        if not args.question_id:
+            raise UserError("--train-cft builds One-Shot CFT: give --question ID (one question of --source)")
+        from cft.data.store import Store
+        from cft.generate.oneshot import train_config
+
+        if args.dataset in {d["name"] for d in Store().datasets()}:
+            raise UserError(f"--train-cft trains on the whole target dataset: {args.dataset!r} exists already, so "
+                            f"choose a new --dataset for this question")
+        extra = {"max_steps": args.max_steps} if args.max_steps is not None else {}
+        run_config = train_config(args.dataset, preset=args.preset, name=args.run_name, **extra)  # checked up front
+        from cft.train import runs
+
+        if runs.name_taken(run_config.name):
+            raise UserError(f"--run-name {run_config.name!r}: a run of that name exists; choose another")
     if args.resume:
         job = generate.get_job(args.resume)
         if args.background:
@@ -133,12 +150,10 @@ def run(args) -> int:
         from cft.generate.oneshot import describe_diversity, diversity
 
         print(describe_diversity(diversity(dataset)))
-    if code == 0 and getattr(args, "train_cft", False) and status.get("state") == "completed":
-        from cft.generate.oneshot import train_config
+    if code == 0 and run_config is not None and status.get("state") == "completed":
         from cft.train import runs
 
-        extra = {"max_steps": args.max_steps} if args.max_steps else {}
-        started = runs.launch(train_config(dataset, preset=args.preset, name=args.run_name, **extra))
+        started = runs.launch(run_config)
         print(f"launched CFT run {started['name']} on {dataset!r} (pid {started['pid']}); follow it with "
               f"`python -m cft runs` or in the Train tab")
     return code

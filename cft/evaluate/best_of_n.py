@@ -46,7 +46,7 @@ class BestOfNConfig(EvalConfig):
     critic_max_new_tokens: int = 512
     greedy: bool = False
     kind: str = KIND
-    extra_identity = ("n", "critic_model", "critic_adapter", "critic_max_new_tokens")
+    extra_identity = ("n", "critic_model", "critic_adapter", "critic_max_new_tokens", "top_p", "endpoint_extra")
 
     def __post_init__(self) -> None:
         if int(self.n) < 2:
@@ -57,6 +57,11 @@ class BestOfNConfig(EvalConfig):
             raise UserError("best-of-N needs a critic: --critic-adapter RUN (a CFT run) or --critic-model MODEL")
         if int(self.critic_max_new_tokens) <= 0:
             raise UserError(f"critic_max_new_tokens must be positive, got {self.critic_max_new_tokens!r}")
+        from cft import demo
+        from cft.evaluate.config import check_inputs
+
+        check_inputs(self.critic_model, self.critic_adapter, self.benchmark)  # before anything is written or sampled
+        demo.check_limits("best-of-N config", samples_per_question=self.n, max_new_tokens=self.critic_max_new_tokens)
         if not self.name:
             from cft.evaluate.config import config_label, model_label, slug
 
@@ -64,6 +69,17 @@ class BestOfNConfig(EvalConfig):
             self.name = slug(f"bon{self.n}-{config_label(self)}-by-{critic}-{self.benchmark}-{self.limit or 'all'}"
                              .replace("/", "-"))
         super().__post_init__()
+
+    def fingerprint_extra(self) -> dict:
+        """Besides the sampler: the benchmark items' content and the critic's weights (a critic run retrained under
+        the same name is another experiment)."""
+        from cft.data.benchmarks import load_benchmark
+        from cft.evaluate.config import resolve_adapter
+        from cft.fingerprint import digest, model_identity
+
+        items = digest([(p.id, p.question, p.answer) for p in
+                        load_benchmark(self.benchmark, limit=self.limit, seed=self.seed)])
+        return {"items": items, "critic": model_identity(self.critic_model, resolve_adapter(self.critic_adapter))}
 
     def critic_config(self) -> EvalConfig:
         """The critic as an eval config: greedy critiques of at most critic_max_new_tokens, run in-process."""
@@ -125,6 +141,9 @@ def best_of_n_metrics(rows: list[dict], *, n: int, seed: int) -> dict:
         lo, hi = wilson_interval(hits, m)
         out["strategies"][s] = {"correct": hits, "accuracy": hits / m if m else 0.0, "ci95": [lo, hi]}
     out["fallbacks"] = sum(p["fallback"] for p in picks.values())
+    # how varied the N answers were (identical draws would make every strategy the first sample)
+    out["distinct_outputs_mean"] = (sum(len({str(r.get("output")) for r in rs}) for rs in complete.values()) / m
+                                    if m else 0.0)
     critic = {pid: [p["critic"]] for pid, p in picks.items()}
     out["paired"] = {other: compare_correct({pid: [p[other]] for pid, p in picks.items()}, critic, seed=seed).to_dict()
                      for other in ("majority", "random")} if m else {}
@@ -177,13 +196,21 @@ def run_best_of_n(config: BestOfNConfig, *, progress: Callable[[int, int, int], 
                 seeds=[config.seed * 1000 + d.k for d in batch], concurrency=config.batch_size,
                 extra=config.endpoint_extra, token_counts=counts, on_item=on_item)
             return texts, counts
-    else:  # in-process: one seeded sampling pass per batch, each row its own draw
-        sampler = None
+    else:  # in-process: each batch its own seed (from its draws), so no two draws of a problem repeat a stream
+        from cft import engines
+        from cft.evaluate.runner import load
+
+        loaded = None
 
         def generate(batch: list[Draw], on_item=None):
-            nonlocal sampler
-            sampler = sampler or batch_generator(config, model_and_tokenizer)
-            return sampler([ask(d) for d in batch], on_item=on_item)
+            nonlocal loaded
+            loaded = loaded or model_and_tokenizer or load(config)
+            model, tokenizer = loaded
+            seed = config.seed * 1_000_003 + zlib.crc32(",".join(d.id for d in batch).encode())
+            texts = engines.local_generate(model, tokenizer, [ask(d) for d in batch],
+                                           max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+                                           top_p=config.top_p, batch_size=config.batch_size, seed=seed % 2**31)
+            return texts, [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
 
     summary, rows = run_items(config, draws, lambda d: d, judged, progress=progress, stop_after=stop_after,
                               force=force, generate=generate)
@@ -214,6 +241,8 @@ def format_summary(s: dict) -> str:
         st = s["strategies"][key]
         lines.append(f"  {label:<16} {pct(st['accuracy'])}% [{pct(st['ci95'][0])}, {pct(st['ci95'][1])}] "
                      f"({st['correct']}/{s['problems']})")
+    lines.append(f"  {s['distinct_outputs_mean']:.1f} distinct answers per problem on average (of "
+                 f"{s['samples_per_problem']})")
     if s.get("fallbacks"):
         lines.append(f"  the critic judged no answer right on {s['fallbacks']} problem(s): majority vote there")
     for other, result in s.get("paired", {}).items():

@@ -43,6 +43,9 @@ def fingerprint(config: EvalConfig) -> Fingerprint:
 
         parts["items"] = digest([(p.id, p.question, p.answer) for p in
                                  load_benchmark(config.benchmark, limit=config.limit, seed=config.seed)])
+    extra = getattr(config, "fingerprint_extra", None)  # what another kind of eval measures besides (its items...)
+    if extra is not None:
+        parts.update(extra())
     return Fingerprint(parts, defaults={"config": config_defaults(type(config))})
 
 

@@ -40,6 +40,7 @@ from cft.intervals import wilson_interval
 KIND = "steps"
 CRITICS = ("model", "verifier")
 BOOTSTRAP_RESAMPLES = 2000
+FETCH_CHUNK = 500
 
 
 @dataclass
@@ -51,6 +52,13 @@ class StepCriticConfig(EvalConfig):
     critic: str = "model"
     kind: str = KIND
     extra_identity = ("critic",)
+
+    def fingerprint_extra(self) -> dict:
+        """Besides the critic: the items' content and labels (a relabelled dataset is another experiment)."""
+        from cft.fingerprint import digest
+
+        items, _ = load_items(self.benchmark, limit=self.limit, seed=self.seed)
+        return {"items": digest([(i.id, i.label, i.question, i.solution) for i in items])}
 
     def __post_init__(self) -> None:
         if not (self.benchmark == "champ" or self.benchmark.startswith("dataset:")):
@@ -96,32 +104,40 @@ def champ_items() -> list[StepItem]:
 
 
 def dataset_items(dataset: str) -> tuple[list[StepItem], int]:
-    """(items, samples left out because their reviewers disagree) of a store dataset's step labels."""
+    """(items, samples left out because their labels disagree) of a store dataset's step labels.
+
+    A sample's label is its latest adjudication's step (an adjudication without one leaves the sample out); else
+    the reviewers' step when the dataset's K reviews are in, every one carries a step, and they all agree."""
     from cft.data.store import Store
 
     store = Store()
     if dataset not in {d["name"] for d in store.datasets()}:
         raise UserError(f"step-level critic source dataset:{dataset}: no such dataset in the sample store")
+    needed = int(store.settings(dataset).get("reviews_needed") or 1)
     by_sample: dict[int, list[dict]] = {}
     for r in store.dataset_reviews(dataset):
-        if r["first_wrong_step"] is not None:
-            by_sample.setdefault(int(r["sample_id"]), []).append(r)
-    items, disputed = [], 0
-    for sample in store.fetch(sorted(by_sample)):
-        rows = by_sample[int(sample.id)]
+        by_sample.setdefault(int(r["sample_id"]), []).append(r)
+    labels, disputed = {}, 0
+    for sid, rows in by_sample.items():
         adjudications = [r for r in rows if r["kind"] == "adjudication"]
         if adjudications:
             label = max(adjudications, key=lambda r: r["at"])["first_wrong_step"]
-        else:
-            labels = {r["first_wrong_step"] for r in rows}
-            if len(labels) > 1:
-                disputed += 1
-                continue
-            label = labels.pop()
-        if not (sample.response or "").strip():
+            if label is not None:
+                labels[sid] = int(label)
             continue
-        items.append(StepItem(str(sample.key or sample.id), sample.question, sample.response, int(label),
-                              sample.reference_answer, f"{len(rows)} label(s)"))
+        steps_given = [r["first_wrong_step"] for r in rows if r["kind"] == "review"]
+        if len(steps_given) < needed or any(step is None for step in steps_given):
+            continue  # not (yet) labelled by every reviewer it needs
+        if len(set(steps_given)) > 1:
+            disputed += 1
+            continue
+        labels[sid] = int(steps_given[0])
+    items, ids = [], sorted(labels)
+    for start in range(0, len(ids), FETCH_CHUNK):  # bounded IN (...) lists, whatever the dataset's size
+        for sample in store.fetch(ids[start:start + FETCH_CHUNK]):
+            if (sample.response or "").strip():
+                items.append(StepItem(str(sample.id), sample.question, sample.response, labels[int(sample.id)],
+                                      sample.reference_answer, f"sample {sample.key or sample.id}"))
     return items, disputed
 
 
@@ -152,17 +168,27 @@ def stratified_subset(items: list[StepItem], limit: int, seed: int) -> list[Step
 
 # -- predictions ---------------------------------------------------------------------------------------------------
 _BOXED_INT = re.compile(r"\\boxed\s*\{\s*(?:step\s*)?(-?\d+)\s*\}", re.IGNORECASE)
+_STEP_CONTEXT = re.compile(r"step|error|wrong|mistake", re.IGNORECASE)
 
 
-def parse_step_answer(text: str) -> int | None:
-    """The critic's first wrong step: its last boxed integer (negative: no mistake, 0); else 0 when it concludes
-    ``right``; else None (unknown)."""
+def parse_step_answer(text: str, n_steps: int | None = None) -> int | None:
+    """The critic's first wrong step: the last boxed integer that follows a mention of a step (or an error) within
+    the sentence before it, else the last boxed integer (negative: no mistake, 0); else 0 when it concludes
+    ``right``; else None (unknown). A step past ``n_steps`` is no step of the solution (a boxed corrected answer,
+    say): None too."""
     from cft.data.samples import parse_verdict
 
-    found = _BOXED_INT.findall(text or "")
+    text = text or ""
+    found = list(_BOXED_INT.finditer(text))
     if found:
-        return max(0, int(found[-1]))
-    return 0 if parse_verdict(text or "") == "right" else None
+        def sentence_before(i: int) -> str:  # back to the previous box or sentence end, at most 60 characters
+            start = max(found[i - 1].end() if i else 0, found[i].start() - 60)
+            return re.split(r"[.!?;\n]\s", text[start:found[i].start()])[-1]
+
+        in_context = [m for i, m in enumerate(found) if _STEP_CONTEXT.search(sentence_before(i))]
+        step = max(0, int((in_context or found)[-1].group(1)))
+        return None if n_steps is not None and step > n_steps else step
+    return 0 if parse_verdict(text) == "right" else None
 
 
 def verifier_answer(item: StepItem) -> str:
@@ -248,7 +274,7 @@ def run_step_critic(config: StepCriticConfig, *, progress: Callable[[int, int, i
     def judged(batch, outputs) -> list[dict]:
         rows = []
         for item, out in zip(batch, outputs):
-            predicted = parse_step_answer(out)
+            predicted = parse_step_answer(out, len(steps(item.solution)))
             hit = predicted == item.label
             rows.append({"id": item.id, "question": item.question, "solution": item.solution, "source": item.source,
                          "steps": len(steps(item.solution)), "label": item.label, "output": out,

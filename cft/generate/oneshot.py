@@ -16,16 +16,14 @@ from collections import Counter
 from cft.errors import UserError
 
 
-def describe_question(source: str, question_id: str) -> str:
-    """Markdown: the question ``question_id`` of ``source`` and its reference answer."""
+def pick_question(source: str, question_id: str):
+    """The question ``question_id`` of ``source`` (cft.generate.questions.Question), or a clear error."""
     from cft.generate.config import GenerateConfig
     from cft.generate.questions import one_question
 
     if not (question_id or "").strip():
         raise UserError("type a question id to see the question (ids look like math500/17)")
-    q = one_question(GenerateConfig(source=(source or "").strip(), question_id=question_id.strip()))
-    answer = f"\n\n**Reference answer:** {q.answer}" if q.answer else "\n\n*No reference answer.*"
-    return f"**{q.source}/{q.id}**\n\n{q.question}{answer}"
+    return one_question(GenerateConfig(source=(source or "").strip(), question_id=question_id.strip()))
 
 
 def diversity(dataset: str, store=None) -> dict:

@@ -189,7 +189,9 @@ def start_eval(model_label: str, benchmark: str, limit: int | None, max_new_toke
                   limit=int(limit) if limit else None, max_new_tokens=int(max_new_tokens), batch_size=int(batch_size),
                   **served)
     if critic:
-        kwargs["benchmark"] = benchmark if benchmark.startswith("dataset:") else "champ"
+        kwargs["benchmark"] = benchmark if (benchmark or "").startswith("dataset:") else "champ"
+    elif not benchmark:
+        raise UserError("pick a benchmark to evaluate on")
     config = (StepCriticConfig if step_level else CriticConfig if critic else EvalConfig)(**kwargs)
     with starting_job(request):
         launch(config)

@@ -90,9 +90,12 @@ def load_last_config() -> list:
 
 def question_preview(source: str, question_id: str) -> str:
     """The question a One-Shot CFT job would use, with its reference answer (or the error naming what is missing)."""
-    from cft.generate.oneshot import describe_question
+    from cft.generate.oneshot import pick_question
+    from pages.render import inert_markdown
 
-    return describe_question(source, question_id)
+    q = pick_question(source, question_id)
+    answer = f"**Reference answer:** {inert_markdown(q.answer)}" if q.answer else "*No reference answer.*"
+    return f"**{inert_markdown(q.source)}/{inert_markdown(q.id)}**\n\n{inert_markdown(q.question)}\n\n{answer}"
 
 
 def show_current():

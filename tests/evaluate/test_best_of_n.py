@@ -101,3 +101,15 @@ def test_cli_best_of_n_with_the_embedded_model(cft_home, capsys):
     assert len(read_results("bon-cli")) == 2
     assert main(["eval", "--best-of-n", "3", "--benchmark", "gsm8k", "--limit", "1"]) == 2
     assert "needs a critic" in capsys.readouterr().err
+
+
+def test_draws_of_one_problem_differ_even_one_per_batch(tiny_model_dir, cft_home):
+    # A batch seeded alike would give batch after batch the same answer: N copies of one sample.
+    config = BestOfNConfig(model=str(tiny_model_dir), critic_model=str(tiny_model_dir), benchmark="gsm8k", limit=1,
+                           n=3, max_new_tokens=8, critic_max_new_tokens=2, batch_size=1, name="bon-seeds")
+    summary = best_of_n.run_best_of_n(config)
+    outputs = [r["output"] for r in read_results("bon-seeds")]
+    assert len(outputs) == 3 and len(set(outputs)) > 1
+    assert summary["distinct_outputs_mean"] == len(set(outputs))
+    with pytest.raises(UserError, match="no run named .no-such-run."):  # refused before anything is sampled
+        BestOfNConfig(model=str(tiny_model_dir), critic_adapter="no-such-run", n=2)

@@ -61,9 +61,16 @@ def test_champ_items_are_the_540_human_annotations_mapped_to_steps():
     ("Conclusion: wrong [END]", None),  # wrong, but no step named: a miss
     ("no idea", None),
     ("\\boxed{x}", None),
+    # a boxed corrected answer after the step: the step, not the answer
+    ("The first wrong step is \\boxed{3}. The correct answer is \\boxed{12}", 3),
 ])
 def test_parse_step_answer(text, expected):
     assert parse_step_answer(text) == expected
+
+
+def test_a_step_past_the_solution_is_no_prediction():
+    assert parse_step_answer("The answer should be \\boxed{12}", n_steps=5) is None
+    assert parse_step_answer("Step \\boxed{5}", n_steps=5) == 5
 
 
 def test_metrics_are_processbench_s_with_wilson_intervals():
@@ -137,14 +144,35 @@ def _labelled_dataset():
     return ids
 
 
+def _labels(items) -> dict:
+    return {i.source.split()[-1]: i.label for i in items}
+
+
 def test_dataset_items_use_agreed_or_adjudicated_step_labels(cft_home):
-    _labelled_dataset()
+    from cft.data.store import Store
+
+    ids = _labelled_dataset()
     items, disputed = step_critic.dataset_items("steps")
-    assert {i.id: i.label for i in items} == {"k0": 1, "k1": 0, "k3": 2}  # k2: the reviewers disagree
+    assert _labels(items) == {"k0": 1, "k1": 0, "k3": 2}  # k2: the reviewers disagree
     assert disputed == 1
+    assert {i.id for i in items} == {str(ids[0]), str(ids[1]), str(ids[3])}  # the sample id: never ambiguous
     summary = step_critic.run_step_critic(StepCriticConfig(critic="verifier", benchmark="dataset:steps"))
     assert summary["n"] == 3 and summary["disputed_left_out"] == 1
     assert "1 sample(s) left out" in step_critic.format_summary(summary)
+    store = Store()
+    # A reviewer who gave no step: the sample is not labelled by every reviewer, so it is left out (not "agreed").
+    store.submit_review(ids[0], annotator="cy", verdict="wrong", expected_revision=0)
+    # A later adjudication without a step overrides the older one that had a step: left out too.
+    store.submit_review(ids[3], annotator="lead", verdict="wrong", expected_revision=1, kind="adjudication")
+    items, disputed = step_critic.dataset_items("steps")
+    assert _labels(items) == {"k1": 0} and disputed == 1
+    # The labels changed: resuming the same eval would score stale rows, so it is refused.
+    with pytest.raises(UserError, match="measured something else"):
+        step_critic.run_step_critic(StepCriticConfig(critic="verifier", benchmark="dataset:steps"))
+    # K=2: a sample with one review is not labelled yet.
+    store.save_settings("steps", expected_revision=0, by="lead", reviews_needed=2)
+    with pytest.raises(UserError, match="no solution carries a first-wrong-step label"):
+        step_critic.dataset_items("steps") and step_critic.load_items("dataset:steps", limit=None, seed=0)
     with pytest.raises(UserError, match="dataset:nope"):
         step_critic.dataset_items("nope")
 

@@ -13,7 +13,7 @@ from cft.data.store import Store
 from cft.errors import UserError
 from cft.generate import GenerateConfig
 from cft.generate.job import run_generation
-from cft.generate.oneshot import describe_diversity, describe_question, diversity, train_config
+from cft.generate.oneshot import describe_diversity, diversity, pick_question, train_config
 from cft.generate.questions import load_questions, one_question
 from tests.generate.test_generate import seed_dataset, tiny_config
 from tests.helpers import ROOT
@@ -33,10 +33,9 @@ def test_one_question_by_its_id_in_a_benchmark_or_a_dataset(cft_home):
         GenerateConfig(source="math500,gsm8k", question_id="3").validate()
     config = GenerateConfig(source="math500", question_id=" 17 ", n_questions=20).validate()
     assert (config.question_id, config.n_questions) == ("17", 1)
-    text = describe_question("math500", "math500/17")
-    assert "math500/17" in text and "Reference answer:** \\pi" in text
+    assert pick_question("math500", "math500/17").answer == "\\pi"
     with pytest.raises(UserError, match="type a question id"):
-        describe_question("math500", " ")
+        pick_question("math500", " ")
 
 
 def test_one_shot_generation_diversity_and_cft_only_training(tiny_model_dir, cft_home):
@@ -68,9 +67,12 @@ def test_cli_one_shot_then_a_cft_run(tiny_model_dir, cft_home):
     proc = subprocess.run([*cmd, "--train-cft", "--max-steps", "1", "--run-name", "os-cli-run",
                            "--set-nothing"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 2 and "--set-nothing" in proc.stderr  # an unknown flag: argparse names it
-    proc = subprocess.run([*cmd, "--train-cft", "--background"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=240)
-    assert proc.returncode == 2 and "without --background" in proc.stderr
+    for bad, says in ((["--background"], "without --background"), (["--limit", "2"], "--limit"),
+                      (["--dataset", "seed"], "'seed' exists already"), (["--preset", "nope"], "nope")):
+        proc = subprocess.run([*cmd, "--train-cft", *bad], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=240)
+        assert proc.returncode == 2 and says in proc.stderr, (bad, proc.stderr)
+    assert "os-cli" not in {d["name"] for d in Store().datasets()}  # refused before anything was generated
     proc = subprocess.run([*cmd, "--train-cft", "--max-steps", "1", "--run-name", "os-cli-run"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
@@ -89,7 +91,14 @@ def test_generate_tab_shows_the_one_question_and_launches_one_shot(tiny_model_di
     from pages.generate import handlers
     from tests.helpers import GENERATE_FORM_DEFAULTS
 
-    assert "math500/17" in handlers.question_preview("math500", "17")
+    shown = handlers.question_preview("math500", "17")
+    assert "math500/17" in shown and "Reference answer:** \\pi" in shown
+    from cft.data.samples import Sample
+
+    Store().add_samples("html", [Sample(question="<img src=x onerror=alert(1)> What is 1+1?", response="",
+                                        reference_answer="2", dataset="html", key="h")])
+    qid = load_questions(GenerateConfig(source="dataset:html", n_questions=1))[0].id
+    assert "<img" not in handlers.question_preview("dataset:html", qid)  # a question is text, never markup
     with pytest.raises(UserError, match="is not in gsm8k_train"):
         handlers.question_preview("gsm8k_train", "no-such-id")
     seed_dataset(Store())
