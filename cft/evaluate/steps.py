@@ -274,7 +274,9 @@ def run_step_critic(config: StepCriticConfig, *, progress: Callable[[int, int, i
     def judged(batch, outputs) -> list[dict]:
         rows = []
         for item, out in zip(batch, outputs):
-            predicted = parse_step_answer(out, len(steps(item.solution)))
+            # the verifier's critique quotes the solution (its boxes too): its answer is its last line alone
+            answer = out.rsplit("\n\n", 1)[-1] if config.critic == "verifier" else out
+            predicted = parse_step_answer(answer, len(steps(item.solution)))
             hit = predicted == item.label
             rows.append({"id": item.id, "question": item.question, "solution": item.solution, "source": item.source,
                          "steps": len(steps(item.solution)), "label": item.label, "output": out,

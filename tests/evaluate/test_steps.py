@@ -211,3 +211,11 @@ def test_compare_tab_lists_step_level_evals_and_launches_them(cft_home):
 
     config = load_config(str(cft_home / "evals" / "ui-steps" / "config.json"))
     assert isinstance(config, StepCriticConfig) and config.benchmark == "champ" and config.engine == "endpoint"
+
+
+def test_the_verifier_s_answer_is_its_last_line_not_a_box_it_quotes(cft_home):
+    # A solution whose boxed answer the verifier quotes while finding no false step: no step is predicted.
+    item = step_critic.StepItem("z", "What is 2+2?", "We add.\n\nSo the answer is \\boxed{2}.", 2, "4")
+    out = step_critic.verifier_answer(item)
+    assert "\\boxed{2}" in out.rsplit("\n\n", 1)[0]  # quoted in the critique
+    assert parse_step_answer(out.rsplit("\n\n", 1)[-1]) is None
