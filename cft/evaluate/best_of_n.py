@@ -54,7 +54,8 @@ class BestOfNConfig(EvalConfig):
         if self.greedy:
             raise UserError("best-of-N samples its N answers: greedy decoding would give N copies of one answer")
         if not (self.critic_model or self.critic_adapter):
-            raise UserError("best-of-N needs a critic: --critic-adapter RUN (a CFT run) or --critic-model MODEL")
+            raise UserError("best-of-N needs a critic: --critic-adapter RUN (a CFT run) or --critic-model NAME "
+                            "(a base model)")
         if int(self.critic_max_new_tokens) <= 0:
             raise UserError(f"critic_max_new_tokens must be positive, got {self.critic_max_new_tokens!r}")
         from cft import demo
