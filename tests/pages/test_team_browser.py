@@ -40,6 +40,11 @@ def _browser(p):
     return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
+def _in_view(locator) -> bool:
+    box = locator.bounding_box()
+    return bool(box) and 0 <= box["y"] and box["y"] + box["height"] <= 768
+
+
 def test_row_opens_the_editor_in_view_save_toast_remembered_name_and_dataset_switch(cft_home):
     store = Store()
     store.add_samples("alpha", _samples(8, "Alpha"))
@@ -53,6 +58,9 @@ def test_row_opens_the_editor_in_view_save_toast_remembered_name_and_dataset_swi
         _name(page, "dora")
         # The table is read-only: a double click edits nothing; a click opens the row beside the table, in view.
         cell = page.locator("#data-table [data-testid=cell-2-1]")
+        # Click once the page has laid out (a loaded machine can still be filling it in): Playwright scrolls a
+        # target below the fold into view, which would mask whether the row and editor fit the screen.
+        _wait(lambda: _in_view(cell), what="the table row to be laid out inside the 1366x768 window")
         cell.dblclick()
         sid = int(page.locator("#data-table [data-testid=cell-2-0]").inner_text())
         _wait(lambda: f"Sample #{sid}" in _header(page), what="the editor to open the selected row")
