@@ -123,7 +123,10 @@ def test_preview_warns_before_launch_when_the_comparison_would_be_meaningless(cf
         base = page.locator("#train-base-model textarea, #train-base-model input").first
         base.fill(str(tiny_model_dir))
         page.get_by_text("Hyperparameters").click()
-        page.locator("#train-max-steps input").fill("12")
+        steps = page.locator("#train-max-steps input")
+        steps.fill("12")
+        steps.press("Tab")  # committed (blurred) before the click, as a user's typing is
+        _wait(lambda: steps.input_value() == "12", what="max steps to hold 12")
         page.locator("#train-preview").click()
         message = "#train-message"
         _wait(lambda: "optimizer steps" in _text(page, message), timeout=120, what="the preview")
