@@ -55,7 +55,7 @@ def wait_for(predicate, timeout: float = 120, poll: float = 0.2, what: str = "co
         if value:
             return value
         time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout} s waiting for {what() if callable(what) else what}")
 
 
 def browser_wait(predicate, timeout: float = 30, what: str = "condition"):

@@ -5,6 +5,7 @@ model list picking up a run that saved a checkpoint while the page was open."""
 from __future__ import annotations
 
 import functools
+import time
 
 from playwright.sync_api import sync_playwright
 
@@ -124,9 +125,17 @@ def test_preview_warns_before_launch_when_the_comparison_would_be_meaningless(cf
         base.fill(str(tiny_model_dir))
         page.get_by_text("Hyperparameters").click()
         steps = page.locator("#train-max-steps input")
-        steps.fill("12")
-        steps.press("Tab")  # committed (blurred) before the click, as a user's typing is
-        _wait(lambda: steps.input_value() == "12", what="max steps to hold 12")
+
+        def typed_and_held() -> bool:
+            # After a long suite a late page-load update can still reset the field to the preset's value once;
+            # type again until 12 holds (committed by a blur, as a user's typing is) for a second.
+            if steps.input_value() != "12":
+                steps.fill("12")
+                steps.press("Tab")
+            time.sleep(1.0)
+            return steps.input_value() == "12"
+
+        _wait(typed_and_held, what=lambda: f"max steps to hold 12 (it holds {steps.input_value()!r})")
         page.locator("#train-preview").click()
         message = "#train-message"
         _wait(lambda: "optimizer steps" in _text(page, message), timeout=120, what="the preview")
