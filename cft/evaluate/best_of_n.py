@@ -186,32 +186,12 @@ def run_best_of_n(config: BestOfNConfig, *, progress: Callable[[int, int, int], 
     def ask(d: Draw):
         return eval_messages(d.problem.question, config.prompt_policy)
 
-    if config.engine == "endpoint":  # each draw its own seed: a server seeded alike would answer N times alike
-        from cft import engines
+    sampler = None
 
-        def generate(batch: list[Draw], on_item=None):
-            counts: list = []
-            texts = engines.endpoint_generate(
-                config.endpoint_url, config.endpoint_model, [ask(d) for d in batch],
-                max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
-                seeds=[config.seed * 1000 + d.k for d in batch], concurrency=config.batch_size,
-                extra=config.endpoint_extra, token_counts=counts, on_item=on_item)
-            return texts, counts
-    else:  # in-process: each batch its own seed (from its draws), so no two draws of a problem repeat a stream
-        from cft import engines
-        from cft.evaluate.runner import load
-
-        loaded = None
-
-        def generate(batch: list[Draw], on_item=None):
-            nonlocal loaded
-            loaded = loaded or model_and_tokenizer or load(config)
-            model, tokenizer = loaded
-            seed = config.seed * 1_000_003 + zlib.crc32(",".join(d.id for d in batch).encode())
-            texts = engines.local_generate(model, tokenizer, [ask(d) for d in batch],
-                                           max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-                                           top_p=config.top_p, batch_size=config.batch_size, seed=seed % 2**31)
-            return texts, [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    def generate(batch: list[Draw], on_item=None):  # each draw its own seed: N draws alike would be one sample
+        nonlocal sampler
+        sampler = sampler or batch_generator(config, model_and_tokenizer)
+        return sampler([ask(d) for d in batch], on_item=on_item, seeds=[config.seed * 1000 + d.k for d in batch])
 
     summary, rows = run_items(config, draws, lambda d: d, judged, progress=progress, stop_after=stop_after,
                               force=force, generate=generate)

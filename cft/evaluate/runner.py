@@ -19,6 +19,7 @@ the foreground with :func:`run_eval` (the CLI wraps it in a tqdm bar).
 from __future__ import annotations
 
 import time
+import zlib
 from typing import Callable
 
 from cft import jobs
@@ -85,26 +86,28 @@ def batch_generator(config: EvalConfig, model_and_tokenizer=None):
     """``generate(conversations, on_item=None) -> (texts, output token counts)`` for the config's engine:
     in-process (the model loaded once, here; its tokenizer counts the answers' tokens) or an OpenAI-compatible
     endpoint sent the same messages with the same decoding (cft.engines; the server's own count of the tokens it
-    generated). An endpoint calls ``on_item(i)`` as each answer arrives; in-process answers come as one batch."""
+    generated). An endpoint calls ``on_item(i)`` as each answer arrives; in-process answers come as one batch.
+    ``seeds`` (one per conversation) replace the config's seed: sampled draws of one prompt must not share one."""
     from cft import engines
 
     temperature = 0.0 if config.greedy else config.temperature
     if config.engine == "endpoint":
-        def remote(conversations, on_item=None):
+        def remote(conversations, on_item=None, seeds=None):
             counts: list = []
             texts = engines.endpoint_generate(
                 config.endpoint_url, config.endpoint_model, conversations, max_new_tokens=config.max_new_tokens,
-                temperature=temperature, top_p=config.top_p, seeds=[config.seed] * len(conversations),
+                temperature=temperature, top_p=config.top_p, seeds=seeds or [config.seed] * len(conversations),
                 concurrency=config.batch_size, extra=config.endpoint_extra, token_counts=counts, on_item=on_item)
             return texts, counts
 
         return remote
     model, tokenizer = model_and_tokenizer or load(config)
 
-    def local(conversations, on_item=None):
+    def local(conversations, on_item=None, seeds=None):  # one seeded stream per batch: the batch's from its seeds
+        seed = config.seed if not seeds else zlib.crc32(",".join(map(str, seeds)).encode()) % 2**31
         texts = engines.local_generate(model, tokenizer, conversations, max_new_tokens=config.max_new_tokens,
                                        temperature=temperature, top_p=config.top_p, batch_size=config.batch_size,
-                                       seed=config.seed)
+                                       seed=seed)
         return texts, [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
 
     return local

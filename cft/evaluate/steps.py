@@ -57,8 +57,14 @@ class StepCriticConfig(EvalConfig):
         """Besides the critic: the items' content and labels (a relabelled dataset is another experiment)."""
         from cft.fingerprint import digest
 
-        items, _ = load_items(self.benchmark, limit=self.limit, seed=self.seed)
+        items, _ = self.items()
         return {"items": digest([(i.id, i.label, i.question, i.solution) for i in items])}
+
+    def items(self) -> tuple[list["StepItem"], int]:
+        """(items, disputed) of this config, read once per config object (the fingerprint and the run share it)."""
+        if getattr(self, "_items", None) is None:
+            self._items = load_items(self.benchmark, limit=self.limit, seed=self.seed)
+        return self._items
 
     def __post_init__(self) -> None:
         if not (self.benchmark == "champ" or self.benchmark.startswith("dataset:")):
@@ -268,7 +274,7 @@ def run_step_critic(config: StepCriticConfig, *, progress: Callable[[int, int, i
 
     def items() -> list[StepItem]:
         nonlocal disputed
-        found, disputed = load_items(config.benchmark, limit=config.limit, seed=config.seed)
+        found, disputed = config.items()
         return found
 
     def judged(batch, outputs) -> list[dict]:
